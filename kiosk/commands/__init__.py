@@ -1,0 +1,1 @@
+"""One module per ``kiosk`` command; each exposes ``register(subparsers)``."""

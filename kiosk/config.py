@@ -1,0 +1,220 @@
+"""The kiosk's configuration: one TOML file, decoded into typed, strict structs.
+
+A wrong key, type or value is reported as a :class:`ConfigError` whose message names the key and
+what is allowed; the CLI prints it on one line and exits with status 2. See ``config.example.toml``
+for every key with its meaning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from hal.settings import CameraSettings, PowerSettings, PrinterSettings, Seconds, Settings, SignaturePadSettings
+
+#: Where the installer puts the config file on a kiosk.
+DEFAULT_CONFIG_PATH = Path("/etc/dukcapil-kiosk/config.toml")
+#: Environment variable naming a config file, used when ``--config`` is not given.
+CONFIG_ENV = "KIOSK_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The config file cannot be used; the message says which key and what is allowed."""
+
+
+class KioskSettings(Settings):
+    """``[kiosk]``: who this kiosk is and where it keeps its data."""
+
+    #: Kiosk identity sent to the server, e.g. ``"BMT-MODAYAG-01"``.
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] = "KIOSK-DEV-01"
+    #: Outbox, keys, audit log and metrics live here (its own journaled partition on a Pi).
+    data_dir: str = "~/.local/share/dukcapil-kiosk"
+    #: Language the welcome screen starts in.
+    language: Literal["id", "en"] = "id"
+    #: Regency (kabupaten/kota) code of the office, ``PP.RR``; the kecamatan list is taken from it.
+    regency: Annotated[str, msgspec.Meta(pattern=r"^\d{2}\.\d{2}$")] = "71.10"
+    #: Directory of service definition files; empty = the services shipped with the firmware.
+    services_dir: str = ""
+
+    @property
+    def data_path(self) -> Path:
+        """``data_dir`` with ``~`` expanded."""
+        return Path(self.data_dir).expanduser()
+
+
+class ServerSettings(Settings):
+    """``[server]``: the registry ingest server."""
+
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+")] = "http://127.0.0.1:8443"
+    #: Bearer token of this kiosk; prefer ``token_file`` (mode 0600) on a real kiosk.
+    token: str = ""
+    token_file: str = ""
+    #: The server's Curve25519 public key (base64) that records are sealed to.
+    public_key: str = ""
+    verify_tls: bool = True
+    #: PEM bundle of the CA that signed the server's certificate; empty = system store.
+    ca_bundle: str = ""
+    timeout_s: Seconds = 15.0
+
+    def __post_init__(self) -> None:
+        if self.token and self.token_file:
+            raise ValueError("give token or token_file, not both")
+
+
+class SyncSettings(Settings):
+    """``[sync]``: how the outbox reaches the server."""
+
+    backoff_initial_s: Seconds = 2.0
+    backoff_max_s: Seconds = 300.0
+    #: How often the worker looks again when nothing woke it.
+    poll_interval_s: Seconds = 60.0
+    heartbeat_interval_s: Seconds = 300.0
+    #: Sent records are purged after this many days (the server's receipt is kept until then).
+    retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
+
+
+class UiSettings(Settings):
+    """``[ui]``: the touchscreen."""
+
+    fullscreen: bool = True
+    #: Window size when not fullscreen (or 0 x 0 = the display's own size when fullscreen).
+    size: tuple[Annotated[int, msgspec.Meta(ge=0, le=7680)], Annotated[int, msgspec.Meta(ge=0, le=4320)]] = (
+        1280,
+        800,
+    )
+    high_contrast: bool = False
+    #: Seconds without a touch before "need more time?", and then before everything is wiped.
+    idle_warning_s: Seconds = 60.0
+    idle_reset_s: Seconds = 30.0
+    #: A TrueType/OpenType font to use; empty = the best one found on the system.
+    font: str = ""
+
+
+class PowerPolicySettings(PowerSettings):
+    """``[power]``: the UPS HAT (see :class:`hal.settings.PowerSettings`) and what to do on battery."""
+
+    #: Battery charge a whole citizen session needs; below it no new session starts on battery.
+    session_reserve_percent: Annotated[float, msgspec.Meta(ge=0, le=100)] = 10.0
+    #: Time the citizen in front gets to finish once the battery is low.
+    finish_grace_s: Seconds = 120.0
+    shutdown_command: list[str] = msgspec.field(default_factory=lambda: ["systemctl", "poweroff"])
+
+
+class MaintenanceSettings(Settings):
+    """``[maintenance]``: the technician's mode."""
+
+    idle_exit_s: Seconds = 300.0
+    max_pin_failures: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
+    lockout_initial_s: Seconds = 60.0
+
+
+class Config(Settings):
+    """The whole config file."""
+
+    kiosk: KioskSettings = msgspec.field(default_factory=KioskSettings)
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
+    ui: UiSettings = msgspec.field(default_factory=UiSettings)
+    camera: CameraSettings = msgspec.field(default_factory=CameraSettings)
+    signature_pad: SignaturePadSettings = msgspec.field(default_factory=SignaturePadSettings)
+    power: PowerPolicySettings = msgspec.field(default_factory=PowerPolicySettings)
+    printer: PrinterSettings = msgspec.field(default_factory=PrinterSettings)
+    maintenance: MaintenanceSettings = msgspec.field(default_factory=MaintenanceSettings)
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory with ``~`` expanded."""
+        return self.kiosk.data_path
+
+    def simulated(self) -> Config:
+        """A copy with every device that is not switched off on its simulated backend."""
+        changes = {}
+        for section in ("camera", "signature_pad", "power", "printer"):
+            settings = getattr(self, section)
+            if settings.backend != "none":
+                changes[section] = msgspec.structs.replace(settings, backend="simulated")
+        return msgspec.structs.replace(self, **changes)
+
+
+def parse_config(text: str | bytes, source: str = "<config>") -> Config:
+    """Decode TOML text into a :class:`Config`, raising :class:`ConfigError` on any problem."""
+    try:
+        return msgspec.toml.decode(text, type=Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_explain(str(exc))}") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the config from ``path``, else ``$KIOSK_CONFIG``, else the installed file, else defaults."""
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        if env:
+            path = env
+        elif DEFAULT_CONFIG_PATH.exists():
+            path = DEFAULT_CONFIG_PATH
+        else:
+            return Config()
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse_config(data, str(path))
+
+
+_AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>[^`]*)`$")
+
+
+def _explain(message: str) -> str:
+    """Turn msgspec's message into ``key: problem (allowed: ...)``."""
+    match = _AT.match(message)
+    msg, path = (match["msg"], match["path"].lstrip(".")) if match else (message, "")
+    key = path or "(top level)"
+    unknown = re.match(r"Object contains unknown field `(?P<field>[^`]+)`", msg)
+    if unknown:
+        full = f"{path}.{unknown['field']}" if path else unknown["field"]
+        owner = _type_at(Config, path)
+        known = ", ".join(f.name for f in msgspec.structs.fields(owner)) if owner else ""
+        return f"{full}: unknown key (known keys here: {known})"
+    allowed = _allowed_values(_type_at(Config, path))
+    if allowed:
+        return f"{key}: {msg[0].lower() + msg[1:]} (allowed: {allowed})"
+    return f"{key}: {msg[0].lower() + msg[1:]}"
+
+
+def _type_at(root: type, path: str):
+    """The declared type at a dotted path of ``Config`` (None when it cannot be followed)."""
+    current = root
+    for part in filter(None, re.split(r"\.|\[\d+\]", path)):
+        try:
+            hints = typing.get_type_hints(current, include_extras=True)
+        except TypeError:
+            return None
+        if part not in hints:
+            return None
+        current = hints[part]
+    return current
+
+
+def _allowed_values(tp) -> str:
+    """Comma-separated allowed values when ``tp`` is (an optional) Literal, else ''."""
+    if tp is None:
+        return ""
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = args[0] if len(args) == 1 else tp
+    if typing.get_origin(tp) is Literal:
+        return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in typing.get_args(tp))
+    return ""

@@ -1,0 +1,37 @@
+"""Fixtures shared by every test: headless SDL, gpiozero's mock pins, an event queue."""
+
+from __future__ import annotations
+
+import os
+
+# Before pygame or gpiozero are imported anywhere: render off-screen, no sound card, mock pins.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pytest  # noqa: E402
+
+from hal.events import EventQueue  # noqa: E402
+
+
+@pytest.fixture
+def events() -> EventQueue:
+    """A fresh event queue, as the main loop would own."""
+    return EventQueue()
+
+
+@pytest.fixture
+def mock_pins():
+    """gpiozero's own MockFactory, installed for one test and reset afterwards."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    previous = Device.pin_factory
+    factory = MockFactory()
+    Device.pin_factory = factory
+    try:
+        yield factory
+    finally:
+        factory.reset()
+        Device.pin_factory = previous
