@@ -37,3 +37,7 @@ class BackendUnavailable(DeviceError, ImportError):
 
 class UnknownBackend(DeviceError, ValueError):
     """A backend name that the device does not know."""
+
+
+class DeviceFallbackWarning(UserWarning):
+    """Backend ``auto`` found no real hardware and fell back to the simulated device."""
