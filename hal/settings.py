@@ -29,7 +29,13 @@ class CameraSettings(Settings):
     still_size: Size = (1280, 960)
     capture_timeout_s: Seconds = 5.0
     jpeg_quality: Annotated[int, msgspec.Meta(ge=50, le=100)] = 90
-    #: Simulated camera: a face image to show (PNG/JPEG); empty = built-in synthetic scene.
+    #: Preview frames per second; fewer frames leave CPU for the UI and the face check on a Pi.
+    preview_fps: Annotated[float, msgspec.Meta(ge=1, le=60)] = 15.0
+    #: After a failure the preview reopens the camera after this delay, doubling up to the maximum.
+    reconnect_initial_s: Seconds = 1.0
+    reconnect_max_s: Seconds = 30.0
+    #: Simulated camera: a face image to show (PNG/JPEG); empty = the bundled public-domain face,
+    #: ``"synthetic"`` = a moving test pattern without a face.
     simulated_image: str = ""
     #: Simulated camera: a fault switched on from the start.
     simulated_fault: Literal["none", "hang", "disconnect", "black"] = "none"
@@ -69,6 +75,8 @@ class PowerSettings(Settings):
     #: Simulated UPS: start on battery, and at this charge.
     simulated_on_battery: bool = False
     simulated_battery_percent: Annotated[float, msgspec.Meta(ge=0, le=100)] = 100.0
+    #: Simulated UPS: charge lost per minute while on battery (0 = the charge holds until changed).
+    simulated_discharge_percent_per_min: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0.0
 
     def __post_init__(self) -> None:
         if self.preset == "custom" and self.mains_pin is None:
@@ -86,6 +94,10 @@ class PrinterSettings(Settings):
     usb_device: str = "/dev/usb/lp0"
     #: Printable width in dots: 384 for 58 mm paper, 576 for 80 mm paper.
     paper_width_dots: Literal[384, 576] = 384
+    #: python-escpos printer profile (code pages, cutter, native QR); "default" suits most printers.
+    profile: str = "default"
+    #: Ask the printer for its status (DLE EOT) before each receipt; false only for printers that never answer.
+    check_status: bool = True
     #: Simulated printer: where receipt PNGs go; empty = ``<data_dir>/receipts``.
     output_dir: str = ""
     simulated_fault: Literal["none", "offline", "paper_out"] = "none"

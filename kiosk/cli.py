@@ -19,6 +19,9 @@ from kiosk.config import ConfigError
 #: Command modules, in the order ``kiosk --help`` lists them.
 COMMAND_MODULES = (
     "kiosk.commands.selftest",
+    "kiosk.commands.keys",
+    "kiosk.commands.outbox",
+    "kiosk.commands.pin",
 )
 
 EXIT_OK = 0

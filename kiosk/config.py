@@ -57,6 +57,8 @@ class ServerSettings(Settings):
     token_file: str = ""
     #: The server's Curve25519 public key (base64) that records are sealed to.
     public_key: str = ""
+    #: The server's Ed25519 verify key (base64) that signs USB acknowledgement files (kiosk outbox ack).
+    ack_verify_key: str = ""
     verify_tls: bool = True
     #: PEM bundle of the CA that signed the server's certificate; empty = system store.
     ca_bundle: str = ""
@@ -112,6 +114,16 @@ class MaintenanceSettings(Settings):
     idle_exit_s: Seconds = 300.0
     max_pin_failures: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
     lockout_initial_s: Seconds = 60.0
+    #: Time between two samples of queue depth and battery for the maintenance chart (kept 7 days).
+    metrics_interval_s: Seconds = 300.0
+    #: Commands behind the maintenance screen's "restart the app" and "reboot" (shut down uses
+    #: ``[power] shutdown_command``); the installer's polkit rule lets the kiosk user run exactly these.
+    restart_command: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["systemctl", "restart", "--no-block", "dukcapil-kiosk.service"]
+    )
+    reboot_command: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["systemctl", "reboot"]
+    )
 
 
 class Config(Settings):

@@ -12,7 +12,6 @@ the server can re-serialise and compare.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import math
 import re
@@ -42,7 +41,7 @@ class RecordError(ValueError):
 
 
 def utc_timestamp(seconds: float) -> str:
-    """``seconds`` since the epoch as an RFC 3339 UTC string with milliseconds, e.g. ``2024-05-01T03:04:05.120Z``."""
+    """``seconds`` since the epoch as RFC 3339 UTC with milliseconds, e.g. ``2024-05-01T03:04:05.120Z``."""
     moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -132,7 +131,8 @@ class Record:
         _require(_RFC3339_UTC, self.created_at, "created_at")
         if self.schema_version != SCHEMA_VERSION:
             raise RecordError(
-                f"schema_version {self.schema_version} is not supported (this software writes {SCHEMA_VERSION})"
+                f"schema_version {self.schema_version} is not supported "
+                f"(this software writes {SCHEMA_VERSION})"
             )
         # A private copy: the caller's dict may change after the record was made.
         fields = dict(self.fields)
@@ -203,8 +203,3 @@ def record_from_json(data: bytes) -> Record:
         raise RecordError(f"not a valid record: {exc}") from None
     except msgspec.DecodeError as exc:
         raise RecordError(f"not a valid record: malformed JSON ({exc})") from None
-
-
-def replace(record: Record, **changes: object) -> Record:
-    """A copy of ``record`` with some attributes changed (validated again)."""
-    return dataclasses.replace(record, **changes)

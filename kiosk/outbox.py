@@ -1,0 +1,597 @@
+"""The outbox: sealed records waiting on this kiosk until the registry server acknowledged them.
+
+One SQLite file (``<data_dir>/outbox.sqlite3``) through sqlite-utils. Every connection is set to WAL with
+``synchronous=FULL`` (a commit is on disk when it returns, a power cut loses nothing committed) and
+``secure_delete`` (freed pages are zeroed, so a purged blob leaves no bytes behind). Only sealed blobs
+(:mod:`kiosk.sealing`) and non-personal metadata are stored: record id, kiosk id, times, state, attempts,
+last error, size, SHA-256 and, once sent, the server's receipt.
+
+States::
+
+    pending --claim_next--> sending --mark_sent--> sent --purge_sent (after the retention)--> row deleted
+       ^                       |  \\--mark_retry / release--> pending
+       |                       \\--mark_dead--> dead (kept, visible, never deleted automatically)
+       \\------retry_dead------------------------/
+
+Every state change is one UPDATE whose WHERE names the old state, so two threads or processes can never both
+move the same row. ``sent`` is final: a record acknowledged through a USB acknowledgement file while the sync
+worker was posting it stays sent, and the worker's later ``mark_sent`` / ``mark_retry`` / ``mark_dead`` /
+``release`` on it do nothing. Any other transition from the wrong state raises :class:`OutboxStateError`.
+
+On open: the file is checked (``PRAGMA integrity_check``; a damaged file is moved aside, never deleted, and
+:class:`OutboxError` says where it went), numbered migrations bring the schema up to date (each in its own
+transaction, recorded in ``schema_migrations``), and rows left in ``sending`` by a crash go back to
+``pending``. Storage problems (disk full, read-only, I/O error) come out as :class:`OutboxFull` /
+:class:`OutboxError` with a message a technician understands, and the database stays as it was.
+
+An :class:`Outbox` is safe to share between threads (one connection behind a lock); other processes (the
+``kiosk outbox`` commands while the kiosk runs) may open the same file at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from kiosk.sealing import BLOB_MAGIC, SealedRecord
+
+log = logging.getLogger(__name__)
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+#: Every state, in the order status screens list them.
+STATES = (PENDING, SENDING, SENT, DEAD)
+#: Meta key of the last sync pass's result: JSON ``{"at": RFC 3339 UTC, "sent": n, "retried": n, "dead": n,
+#: "held": bool, "error": str | null, "by": "worker" | "cli"}``, written by whoever ran the pass.
+META_LAST_SYNC = "last_sync"
+#: Meta keys written by the USB export and the acknowledgement (JSON, see :mod:`kiosk.usb_export`).
+META_LAST_EXPORT = "last_export"
+META_LAST_ACK = "last_ack"
+#: How long a statement waits for another process holding the write lock.
+BUSY_TIMEOUT_S = 5.0
+
+
+class OutboxError(Exception):
+    """The outbox cannot do what was asked; the message says why in plain words. Nothing was changed."""
+
+
+class OutboxFull(OutboxError, OSError):
+    """The kiosk's storage (or the outbox's size limit) is full: the record was not saved."""
+
+
+class OutboxStateError(OutboxError, LookupError):
+    """A state change asked of a record that is not in the state it needs (or not in the outbox)."""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One outbox row. ``blob`` is only filled by :meth:`Outbox.claim_next`."""
+
+    record_id: str
+    kiosk_id: str
+    #: When the record was enqueued (kiosk clock, seconds since the epoch).
+    created: float
+    state: str
+    attempts: int
+    #: Not to be sent before this time (kiosk clock).
+    next_attempt: float
+    last_error: str | None
+    size: int
+    sha256: str
+    blob: bytes | None = None
+    #: The record's own ``created_at`` (RFC 3339 UTC).
+    created_at: str = ""
+    #: The server's receipt once sent (JSON text).
+    receipt: str | None = None
+    #: When it was sent (kiosk clock), once sent.
+    sent_at: float | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"OutboxItem(record_id={self.record_id!r}, state={self.state!r}, attempts={self.attempts}, "
+            f"size={self.size})"
+        )
+
+
+# Numbered migrations: (version, what it does, statements). Append only; never edit a released one.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "outbox and meta tables",
+        (
+            """CREATE TABLE outbox (
+                seq INTEGER PRIMARY KEY,
+                record_id TEXT NOT NULL UNIQUE,
+                kiosk_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created REAL NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'dead')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt REAL NOT NULL,
+                last_error TEXT,
+                size INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                blob BLOB,
+                receipt TEXT,
+                sent_at REAL
+            )""",
+            "CREATE INDEX outbox_state_seq ON outbox (state, seq)",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ),
+    ),
+)
+
+_COLUMNS = "record_id, kiosk_id, created, state, attempts, next_attempt, last_error, size, sha256"
+_ITEM_COLUMNS = f"{_COLUMNS}, created_at, receipt, sent_at"
+_ENQUEUE_SQL = (
+    "INSERT INTO outbox (record_id, kiosk_id, created_at, created, state, attempts, next_attempt, size, "
+    "sha256, blob) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING"
+)
+
+
+class Outbox:
+    """The durable queue of sealed records (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_size_bytes: int | None = None,
+    ) -> None:
+        """Open (or create) the outbox at ``path``.
+
+        Args:
+            path: the SQLite file; its directory is created (mode 0700) if missing.
+            clock: seconds since the epoch; tests inject a fake one.
+            max_size_bytes: optional cap on the database size, so the outbox never fills the data partition;
+                beyond it :meth:`enqueue` raises :class:`OutboxFull`.
+
+        Raises:
+            OutboxError: the file is damaged (it was moved aside), written by newer software, or the storage
+                cannot be read or written.
+        """
+        self.path = Path(path)
+        self._clock = clock
+        self._max_size_bytes = max_size_bytes
+        self._lock = threading.RLock()
+        self._db: sqlite_utils.Database | None = None
+        existed = self.path.exists()
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutboxError(
+                f"the kiosk's storage cannot be written: cannot create {self.path.parent} ({exc.strerror})"
+            ) from None
+        try:
+            self._db = self._connect()
+            if existed:
+                problem = self.integrity_check()
+                if problem != "ok":
+                    raise sqlite3.DatabaseError(problem)
+            self._migrate()
+            recovered = self.recover_interrupted()
+        except (sqlite3.DatabaseError, OutboxError) as exc:
+            self._close_quietly()
+            if _is_corruption(exc):
+                raise OutboxError(self._move_aside(str(exc))) from None
+            if isinstance(exc, OutboxError):
+                raise
+            raise _storage_error(exc, "opening the outbox", self.path) from None
+        if recovered:
+            log.warning(
+                "%d record(s) were being sent when the kiosk stopped; they are pending again", recovered
+            )
+        with contextlib.suppress(OSError):
+            self.path.chmod(0o600)
+
+    # -- connection ------------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite_utils.Database:
+        """A connection with the pragmas every connection must have (they are per connection)."""
+        # isolation_level=None: each statement is its own transaction unless inside db.atomic(); the
+        # enqueue INSERT then commits by itself, with no extra BEGIN/COMMIT round trips.
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise OutboxError(f"the outbox cannot use write-ahead logging (journal mode is {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if self._max_size_bytes is not None:
+                page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count = {max(1, self._max_size_bytes // page_size)}")
+        except BaseException:
+            conn.close()
+            raise
+        return sqlite_utils.Database(conn, execute_plugins=False)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            raise OutboxError("the outbox is closed")
+        return self._db
+
+    @contextlib.contextmanager
+    def _storage(self, action: str) -> Iterator[sqlite_utils.Database]:
+        """Hold the lock and turn SQLite errors into clear outbox errors."""
+        with self._lock:
+            db = self.db
+            try:
+                yield db
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, action, self.path) from None
+
+    def _migrate(self) -> None:
+        db = self.db
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        newest = MIGRATIONS[-1][0]
+        for version, name, statements in MIGRATIONS:
+            # BEGIN IMMEDIATE takes the write lock first, so two processes opening a new file at once do not
+            # both apply a migration; the version is read again under the lock.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                current = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+                if current > newest:
+                    raise OutboxError(
+                        f"the outbox {self.path} was written by newer software (schema {current}; this "
+                        f"software knows up to {newest}): update the firmware, do not delete the file"
+                    )
+                if version > current:
+                    for statement in statements:
+                        db.execute(statement)
+                    db["schema_migrations"].insert(
+                        {"version": version, "name": name, "applied_at": _now_rfc3339()}
+                    )
+                    log.info("outbox schema migrated to version %d (%s)", version, name)
+                db.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
+
+    def _close_quietly(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def _move_aside(self, problem: str) -> str:
+        """Rename a damaged database (and its WAL and shared-memory files) and say where it went."""
+        if len(problem) > 300:
+            problem = problem[:300] + "..."
+        stamp = datetime.datetime.fromtimestamp(self._clock(), tz=datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        moved = []
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                source = Path(f"{self.path}{suffix}")
+                if source.exists():
+                    target = Path(f"{aside}{suffix}")
+                    source.rename(target)
+                    moved.append(target.name)
+        except OSError as exc:
+            return (
+                f"the outbox database {self.path} is damaged ({problem}) and could not be moved aside "
+                f"({exc.strerror}): copy it off the kiosk for recovery before anything else"
+            )
+        log.error("damaged outbox moved aside to %s (%s)", aside, problem)
+        return (
+            f"the outbox database {self.path} is damaged ({problem}); it was moved aside to {aside} "
+            "(kept for recovery with `sqlite3 ... .recover`) and a new, empty outbox will be created on the "
+            "next start"
+        )
+
+    # -- the queue -------------------------------------------------------------------------------------
+
+    def enqueue(self, sealed: SealedRecord) -> None:
+        """Store a sealed record as pending; durable (on disk) when this returns.
+
+        A record id already in the outbox is left as it is (enqueueing twice is harmless).
+
+        Raises:
+            OutboxFull: storage full; the record was not saved, the outbox is unchanged.
+            OutboxError: anything else that stopped the commit (read-only, I/O error, damaged file).
+        """
+        if not sealed.blob.startswith(BLOB_MAGIC):
+            # The one check that keeps plaintext out of the database even if a caller gets it wrong.
+            raise OutboxError("refusing to store a record that is not sealed")
+        now = self._clock()
+        params = (
+            sealed.record_id,
+            sealed.kiosk_id,
+            sealed.created_at,
+            now,
+            now,
+            len(sealed.blob),
+            sealed.sha256,
+            sealed.blob,
+        )
+        # One INSERT in autocommit mode is one transaction: it commits (and fsyncs the WAL) on its own.
+        with self._storage("saving the record") as db:
+            db.conn.execute(_ENQUEUE_SQL, params)
+
+    def claim_next(self, *, due_only: bool = True) -> OutboxItem | None:
+        """Move the oldest pending record that is due to ``sending`` and return it with its blob.
+
+        Args:
+            due_only: False claims the oldest pending record even if its ``next_attempt`` is still ahead
+                ("sync now" from the technician). A caller looping with it must remember what it already tried
+                in this pass: a record put back by ``mark_retry`` is claimable again at once.
+        """
+        with self._storage("taking the next record to send") as db, db.atomic():
+            rows = db.execute(
+                f"UPDATE outbox SET state = 'sending' WHERE seq = ("
+                f"  SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT 1"
+                f") AND state = 'pending' RETURNING {_ITEM_COLUMNS}, blob",
+                (self._clock() if due_only else float("inf"),),
+            ).fetchall()  # fetch to the end: the statement must finish before COMMIT
+        if not rows:
+            return None
+        return _item(rows[0][:12], blob=rows[0][12])
+
+    def mark_sent(self, record_id: str, receipt: str) -> None:
+        """``sending`` -> ``sent``, keeping the server's receipt (already sent: nothing to do)."""
+        self._transition(
+            record_id,
+            (SENDING,),
+            "state = 'sent', receipt = ?, sent_at = ?, last_error = NULL",
+            (receipt, self._clock()),
+        )
+
+    def mark_retry(self, record_id: str, error: str, next_attempt: float) -> None:
+        """``sending`` -> ``pending`` after a failed attempt: counts it, notes why and when to try again."""
+        self._transition(
+            record_id,
+            (SENDING,),
+            "state = 'pending', attempts = attempts + 1, last_error = ?, next_attempt = ?",
+            (error, next_attempt),
+        )
+
+    def mark_dead(self, record_id: str, reason: str) -> None:
+        """``sending`` or ``pending`` -> ``dead``: the server rejected it for good; kept for a technician."""
+        self._transition(
+            record_id,
+            (SENDING, PENDING),
+            "attempts = attempts + (state = 'sending'), state = 'dead', last_error = ?",
+            (reason,),
+        )
+
+    def release(self, record_id: str) -> None:
+        """``sending`` -> ``pending`` without counting an attempt (queue on hold, not the record's fault)."""
+        self._transition(record_id, (SENDING,), "state = 'pending'", ())
+
+    def mark_acknowledged(self, record_id: str, receipt: str, sha256: str | None = None) -> bool:
+        """``pending`` / ``sending`` / ``dead`` -> ``sent``: acknowledged another way (USB ack file).
+
+        Args:
+            record_id: the acknowledged record.
+            receipt: the server's receipt.
+            sha256: when given, only a row whose blob has this hash is acknowledged.
+
+        Returns:
+            True if the record moved to sent; False if it is unknown, already sent, or has another hash.
+        """
+        sql = (
+            "UPDATE outbox SET state = 'sent', receipt = ?, sent_at = ?, last_error = NULL "
+            "WHERE record_id = ? AND state IN ('pending', 'sending', 'dead')"
+        )
+        params: tuple = (receipt, self._clock(), record_id)
+        if sha256 is not None:
+            sql += " AND sha256 = ?"
+            params += (sha256,)
+        with self._storage("recording an acknowledgement") as db:
+            return db.execute(sql, params).rowcount == 1
+
+    def retry_dead(self, record_ids: Sequence[str] | None = None) -> int:
+        """``dead`` -> ``pending`` (all dead records, or those given), due now, attempts reset.
+
+        Returns:
+            How many records moved; ids that are not dead are left alone.
+        """
+        sql = "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = ? WHERE state = 'dead'"
+        params: list = [self._clock()]
+        with self._storage("putting dead records back in the queue") as db, db.atomic():
+            if record_ids is None:
+                return db.execute(sql, params).rowcount
+            return sum(db.execute(sql + " AND record_id = ?", [*params, rid]).rowcount for rid in record_ids)
+
+    def purge_sent(self, older_than_s: float) -> int:
+        """Delete records sent more than ``older_than_s`` seconds ago, logging each server receipt first.
+
+        Returns:
+            How many records were purged.
+        """
+        cutoff = self._clock() - older_than_s
+        with self._storage("purging sent records") as db, db.atomic():
+            rows = db.execute(
+                "DELETE FROM outbox WHERE state = 'sent' AND sent_at <= ? RETURNING record_id, receipt",
+                (cutoff,),
+            ).fetchall()
+        for record_id, receipt in rows:
+            log.info("purged sent record %s (server receipt: %s)", record_id, receipt)
+        return len(rows)
+
+    def recover_interrupted(self) -> int:
+        """Rows left in ``sending`` (a crash or power cut mid-send) -> ``pending``; returns how many."""
+        with self._storage("recovering interrupted sends") as db:
+            return db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'").rowcount
+
+    # -- looking -----------------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Records per state, every state present (zeros included)."""
+        with self._storage("counting records") as db:
+            found = dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+        return {state: found.get(state, 0) for state in STATES}
+
+    def oldest_pending_age(self) -> float | None:
+        """Seconds since the oldest record not yet delivered (pending or sending) was enqueued, or None."""
+        with self._storage("reading the queue") as db:
+            oldest = db.execute(
+                "SELECT min(created) FROM outbox WHERE state IN ('pending', 'sending')"
+            ).fetchone()[0]
+        return None if oldest is None else max(0.0, self._clock() - oldest)
+
+    def next_due(self) -> float | None:
+        """The earliest ``next_attempt`` among pending records, or None when nothing is pending."""
+        with self._storage("reading the queue") as db:
+            return db.execute("SELECT min(next_attempt) FROM outbox WHERE state = 'pending'").fetchone()[0]
+
+    def items(self, state: str | None = None, limit: int | None = 100) -> list[OutboxItem]:
+        """Records oldest first (without blobs), all or in one state, at most ``limit`` (None = all)."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown state {state!r} (states: {', '.join(STATES)})")
+        sql = f"SELECT {_ITEM_COLUMNS} FROM outbox"
+        params: list = []
+        if state is not None:
+            sql += " WHERE state = ?"
+            params.append(state)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._storage("listing records") as db:
+            return [_item(row) for row in db.execute(sql, params).fetchall()]
+
+    def get(self, record_id: str) -> OutboxItem | None:
+        """One record (without its blob), or None."""
+        with self._storage("reading a record") as db:
+            row = db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE record_id = ?", (record_id,)
+            ).fetchone()
+        return None if row is None else _item(row)
+
+    def read_blob(self, record_id: str) -> bytes | None:
+        """The sealed blob of a record (for the USB export), or None if it is not in the outbox."""
+        with self._storage("reading a record") as db:
+            row = db.execute("SELECT blob FROM outbox WHERE record_id = ?", (record_id,)).fetchone()
+        return None if row is None else row[0]
+
+    # -- upkeep ------------------------------------------------------------------------------------------
+
+    def integrity_check(self) -> str:
+        """``"ok"``, or what ``PRAGMA integrity_check`` found wrong."""
+        with self._storage("checking the outbox") as db:
+            rows = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
+        return "ok" if rows == ["ok"] else "; ".join(rows)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it (before a planned shutdown)."""
+        with self._storage("checkpointing the outbox") as db:
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning("outbox checkpoint incomplete: another process is reading the database")
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a small non-personal value, e.g. the last sync result."""
+        with self._storage("saving outbox metadata") as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def get_meta(self, key: str) -> str | None:
+        """A value stored with :meth:`set_meta`, or None."""
+        with self._storage("reading outbox metadata") as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def schema_version(self) -> int:
+        """The newest migration applied to this file."""
+        with self._storage("reading the schema version") as db:
+            return db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA optimize")
+                self._close_quietly()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _transition(
+        self, record_id: str, old_states: tuple[str, ...], assignments: str, params: tuple
+    ) -> None:
+        """One guarded UPDATE; explains what is wrong when the row was not in an allowed old state."""
+        placeholders = ", ".join("?" for _ in old_states)
+        with self._storage("updating a record") as db:
+            moved = db.execute(
+                f"UPDATE outbox SET {assignments} WHERE record_id = ? AND state IN ({placeholders})",
+                (*params, record_id, *old_states),
+            ).rowcount
+            if moved:
+                return
+            row = db.execute("SELECT state FROM outbox WHERE record_id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise OutboxStateError(f"record {record_id} is not in the outbox")
+        if row[0] == SENT:
+            log.debug("record %s was already sent; nothing to change", record_id)
+            return
+        raise OutboxStateError(f"record {record_id} is {row[0]}, not {' or '.join(old_states)}")
+
+
+def _item(row: Sequence, blob: bytes | None = None) -> OutboxItem:
+    return OutboxItem(*row[:9], blob=blob, created_at=row[9], receipt=row[10], sent_at=row[11])
+
+
+def _now_rfc3339() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _is_corruption(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        # integrity_check problems are raised as plain DatabaseError without an error name.
+        return name in ("", "SQLITE_CORRUPT", "SQLITE_NOTADB") or name.startswith("SQLITE_CORRUPT")
+    return False
+
+
+def _storage_error(exc: sqlite3.Error, action: str, path: Path) -> OutboxError:
+    """An outbox error whose message says what happened to the storage, in a technician's words."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL":
+        return OutboxFull(
+            f"the kiosk's storage is full: {action} failed ({exc}); nothing was lost, but new records cannot "
+            "be saved until space is freed (export to USB, then sync) or the outbox size limit is raised"
+        )
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return OutboxError(
+            f"the kiosk's storage cannot be written: {action} failed ({exc}); check that {path.parent} is "
+            "mounted read-write and belongs to the kiosk user"
+        )
+    if name.startswith("SQLITE_IOERR"):
+        return OutboxError(
+            f"the kiosk's storage failed: {action} failed ({exc}); the SD card or data partition may be "
+            "failing"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return OutboxError(
+            f"the outbox database {path} is damaged: {action} failed ({exc}); restart the kiosk: the damaged "
+            "file is then moved aside and kept for recovery"
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return OutboxError(f"the outbox is busy in another process: {action} failed ({exc}); try again")
+    return OutboxError(f"{action} failed: {exc}")

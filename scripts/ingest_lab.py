@@ -1,0 +1,154 @@
+"""A ready-made ingest lab: server keys, one enrolled kiosk, its identity, and sample records.
+
+The sync tests, the fault-proxy and crash tests, the drain benchmark and the torture script all need the same
+setting: a reference ingest server (:mod:`ingest_server`) with a kiosk enrolled, that kiosk's signing key,
+an outbox and records to fill it with. This module builds it in one directory::
+
+    lab = IngestLab.create(tmp_path)
+    with lab.server() as server:                     # serving on a free loopback port
+        outbox = lab.outbox()
+        lab.enqueue(outbox, 10)
+        sync_once(outbox, lab.client(server.url))
+        assert len(server.records()) == 10
+
+The sample records are synthetic (an obviously fake NIK and name), never real personal data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest_server import IngestServer, IngestStore, ServerKeys, make_server
+
+from kiosk import __version__
+from kiosk.outbox import Outbox
+from kiosk.records import Consent, PenPoint, Record, SignatureCapture, utc_timestamp
+from kiosk.sealing import KioskIdentity, SealedRecord, seal_record
+from kiosk.sync import IngestClient
+
+DEFAULT_KIOSK_ID = "LAB-KIOSK-01"
+
+
+@dataclass
+class IngestLab:
+    """Everything a delivery test needs, kept in ``directory``."""
+
+    directory: Path
+    keys: ServerKeys
+    identity: KioskIdentity
+    kiosk_id: str
+    token: str
+
+    @classmethod
+    def create(cls, directory: Path, kiosk_id: str = DEFAULT_KIOSK_ID) -> IngestLab:
+        """New server keys, a new kiosk key, and the kiosk enrolled in ``directory/server.sqlite3``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        keys = ServerKeys.generate()
+        keys.save(directory / "server.key")
+        identity = KioskIdentity.load_or_create(directory / "kiosk-keys")
+        token = secrets.token_urlsafe(24)
+        store = IngestStore(directory / "server.sqlite3")
+        try:
+            store.enroll(kiosk_id, identity.verify_key_b64, token)
+        finally:
+            store.close()
+        return cls(directory, keys, identity, kiosk_id, token)
+
+    @property
+    def server_db(self) -> Path:
+        return self.directory / "server.sqlite3"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.directory / "kiosk-data" / "outbox.sqlite3"
+
+    def make_server(self, **kwargs: Any) -> IngestServer:
+        """A bound, not yet serving server on a free loopback port (:func:`ingest_server.make_server`)."""
+        return make_server(self.server_db, self.keys, **kwargs)
+
+    @contextlib.contextmanager
+    def server(self, **kwargs: Any) -> Iterator[IngestServer]:
+        """A server serving on a background thread for the ``with`` block."""
+        with self.make_server(**kwargs).running() as server:
+            yield server
+
+    def store(self) -> IngestStore:
+        """A separate handle on the server's database (close it after use)."""
+        return IngestStore(self.server_db)
+
+    def outbox(self, **kwargs: Any) -> Outbox:
+        """The kiosk's outbox in this lab."""
+        return Outbox(self.outbox_path, **kwargs)
+
+    def client(self, url: str, *, token: str | None = None, **kwargs: Any) -> IngestClient:
+        """An ingest client for this lab's kiosk (``token`` overrides the enrolled one)."""
+        kwargs.setdefault("timeout", 5.0)
+        return IngestClient(url, self.token if token is None else token, self.kiosk_id, **kwargs)
+
+    def record(self, seq: int = 0, *, photo_size: int = 0, rng: random.Random | None = None) -> Record:
+        """A synthetic record; ``seq`` goes into its fields so a checker can tell records apart."""
+        return sample_record(self.kiosk_id, seq=seq, photo_size=photo_size, rng=rng)
+
+    def seal(self, record: Record) -> SealedRecord:
+        return seal_record(record, self.identity, self.keys.box_public)
+
+    def enqueue(self, outbox: Outbox, count: int, *, photo_size: int = 0) -> list[str]:
+        """Seal and enqueue ``count`` sample records; returns their ids in order."""
+        ids = []
+        for seq in range(count):
+            sealed = self.seal(self.record(seq, photo_size=photo_size))
+            outbox.enqueue(sealed)
+            ids.append(sealed.record_id)
+        return ids
+
+
+def sample_record(
+    kiosk_id: str, *, seq: int = 0, photo_size: int = 0, rng: random.Random | None = None, tag: str = ""
+) -> Record:
+    """A synthetic pre-registration with a fake identity, a photo of ``photo_size`` bytes and a signature.
+
+    Args:
+        kiosk_id: the kiosk the record is made on.
+        seq: a number written into the fields (``seq``), so tests can recognise records at the server.
+        photo_size: bytes of (random) photo; 0 = no photo, with the "taken at the counter" note.
+        rng: randomness for the photo bytes and pen samples.
+        tag: free text written into the fields (``tag``), e.g. the crash test's operation id.
+    """
+    rng = rng or random.Random(seq)
+    now = utc_timestamp(1_700_000_000 + seq)
+    points = tuple(
+        PenPoint(t=i * 0.01, x=100 + i * 3, y=200 + (i % 7), pen_down=i % 9 != 0) for i in range(40)
+    )
+    signature = SignatureCapture(samples=points, width=640, height=240, png=rng.randbytes(600), source="pad")
+    fields = {
+        "nik": f"7110{seq % 10_000_000_000:012d}"[:16],
+        "full_name": f"WARGA PERCOBAAN {seq}",
+        "address": "JL. CONTOH NO. 1, MODAYAG",
+        "seq": str(seq),
+    }
+    if tag:
+        fields["tag"] = tag
+    return Record.new(
+        kiosk_id=kiosk_id,
+        service="ektp",
+        language="id",
+        fields=fields,
+        photo_jpeg=rng.randbytes(photo_size) if photo_size else None,
+        photo_note=None if photo_size else "taken_at_counter",
+        signature=signature,
+        consent=Consent(given=True, text_version="2024-1", at=now),
+        software_version=__version__,
+    )
+
+
+def scripts_dir() -> str:
+    """This directory, for ``sys.path`` in child processes."""
+    return os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,292 @@
+"""The main loop: pygame on the main thread, sleeping until something happens.
+
+Each iteration waits in ``pygame.event.wait(timeout)`` for a touch, a window event or a *wake*
+(a user event that another thread posts when it put something on the :class:`EventQueue` or
+finished background work), then drains the event queue, lets the scene update, and draws a frame
+only when something changed or a widget animates. A kiosk that nobody touches sleeps until the
+next timer (the idle warning, the attract loop) instead of spinning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+import pygame
+import pygame.freetype
+
+from hal.events import Event, EventQueue
+from ui.input import Pointer, PointerReader
+from ui.widgets.base import Widget
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class Scene(Protocol):
+    """What the main loop drives (the citizen journey, or a widget test)."""
+
+    def root(self, size: tuple[int, int]) -> Widget:
+        """The widget tree for the current state, rebuilt by the scene when its state changed."""
+
+    def handle_event(self, event: Event) -> None:
+        """An event from a device or worker thread (drained from the event queue)."""
+
+    def touched(self) -> None:
+        """The pointer went down somewhere (resets idle timers)."""
+
+    def update(self, now: float) -> None:
+        """Advance timers; called once per loop iteration."""
+
+    def next_deadline(self, now: float) -> float | None:
+        """When :meth:`update` next has something to do on its own (None = only on input)."""
+
+    def key(self, event: pygame.event.Event) -> None:
+        """A physical keyboard's KEYDOWN or TEXTINPUT (a desktop or a technician's keyboard)."""
+
+
+def open_display(size: tuple[int, int], *, fullscreen: bool, title: str = "Dukcapil Kiosk") -> pygame.Surface:
+    """Open the display: fullscreen with a hidden cursor on the kiosk, a window on a desktop.
+
+    Under ``SDL_VIDEODRIVER=dummy`` (tests, the screenshot autopilot) this is an off-screen
+    surface of ``size``. Only the display and font modules are initialised: the kiosk has no
+    sound, and initialising the mixer on a Pi without a sound card only logs ALSA noise.
+    """
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    pygame.display.init()
+    pygame.freetype.init()
+    pygame.display.set_caption(title)
+    driver = pygame.display.get_driver()
+    if fullscreen and driver != "dummy":
+        # (0, 0) asks for the panel's own resolution; kmsdrm has no windows anyway.
+        width, height = size if all(size) else (0, 0)
+        surface = pygame.display.set_mode((width, height), pygame.FULLSCREEN)
+        pygame.mouse.set_visible(False)
+    else:
+        surface = pygame.display.set_mode(size if all(size) else (1280, 800))
+    # Keyboard text input only matters for a technician's keyboard; the citizen uses the screen.
+    pygame.key.set_repeat(400, 40)
+    log.info("display %s: %dx%d", driver, *surface.get_size())
+    return surface
+
+
+class App:
+    """Runs a :class:`Scene` on the display.
+
+    Args:
+        scene: What to show and whom to tell about touches.
+        events: The queue device and worker threads post to; drained every iteration.
+        clock: Monotonic seconds; tests inject a fake one and drive :meth:`step` themselves.
+        heartbeat: Called at least every ``max_sleep_s`` (the systemd watchdog ping), so a hung
+            loop gets the kiosk restarted.
+        max_sleep_s: Longest sleep without a reason, bounding the heartbeat interval.
+        quit_on_close: Whether closing the window ends the loop (a desktop); the kiosk ignores it.
+    """
+
+    def __init__(
+        self,
+        scene: Scene,
+        events: EventQueue,
+        *,
+        clock: Clock = time.monotonic,
+        heartbeat: Callable[[], Any] | None = None,
+        max_sleep_s: float = 5.0,
+        quit_on_close: bool = True,
+    ) -> None:
+        self.scene = scene
+        self.events = events
+        self.clock = clock
+        self.heartbeat = heartbeat
+        self.max_sleep_s = max_sleep_s
+        self.quit_on_close = quit_on_close
+        self.running = False
+        self.frames = 0
+        self.last_frame_s = 0.0
+        self.frame_listeners: list[Callable[[float], Any]] = []
+        self._wake_type = pygame.event.custom_type()
+        self._wake_pending = threading.Event()
+        self._done: queue.SimpleQueue[tuple[Future, Callable[[Future], Any]]] = queue.SimpleQueue()
+        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ui-work")
+        self._pointer = PointerReader(self._window_size)
+        self._captured: Widget | None = None
+        self._root: Widget | None = None
+        self._dirty = True
+        self._next_animation: float | None = None
+        events.add_waker(self.wake)
+
+    # -- thread-safe entry points ---------------------------------------------------------------
+    def wake(self) -> None:
+        """Wake the main loop from another thread; cheap and safe to call often."""
+        if self._wake_pending.is_set():
+            return  # one wake event in flight is enough: the loop drains everything at once
+        self._wake_pending.set()
+        try:
+            pygame.event.post(pygame.event.Event(self._wake_type))
+        except pygame.error:
+            # The display is not open (yet, or any more): nothing is sleeping in event.wait.
+            self._wake_pending.clear()
+
+    def run_in_background(self, work: Callable[[], Any], done: Callable[[Future], Any]) -> Future:
+        """Run ``work()`` on a worker thread, then ``done(future)`` on the main thread.
+
+        For slow work that must never run inside a frame: a JPEG capture, a commit, printing.
+        """
+        future = self._workers.submit(work)
+
+        def finished(f: Future) -> None:
+            self._done.put((f, done))
+            self.wake()
+
+        future.add_done_callback(finished)
+        return future
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Loop until :meth:`stop` or a window close (desktop only)."""
+        self.running = True
+        try:
+            while self.running:
+                self.step(self._timeout())
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        """Let :meth:`run` return after the current iteration (call from the main thread or a waker)."""
+        self.running = False
+        self.wake()
+
+    def close(self) -> None:
+        """Stop the worker threads and forget the waker."""
+        self.events.remove_waker(self.wake)
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def _timeout(self) -> float:
+        now = self.clock()
+        deadlines = [d for d in (self._next_animation, self.scene.next_deadline(now)) if d is not None]
+        wait = min(deadlines) - now if deadlines else self.max_sleep_s
+        return max(0.0, min(wait, self.max_sleep_s))
+
+    def step(self, timeout: float = 0.0) -> None:
+        """One iteration: wait up to ``timeout`` seconds for input, handle everything, draw if needed."""
+        if timeout > 0:
+            first = pygame.event.wait(max(1, int(timeout * 1000)))
+            pending = [first] if first.type != pygame.NOEVENT else []
+            pending += pygame.event.get()
+        else:
+            pending = pygame.event.get()
+        for event in pending:
+            self._handle_pygame(event)
+        for event in self.events.drain():
+            self.scene.handle_event(event)
+            self._dirty = True
+        while True:
+            try:
+                future, done = self._done.get_nowait()
+            except queue.Empty:
+                break
+            done(future)
+            self._dirty = True
+        now = self.clock()
+        self.scene.update(now)
+        if self.heartbeat is not None:
+            self.heartbeat()
+        self.draw_if_needed(now)
+
+    def _handle_pygame(self, event: pygame.event.Event) -> None:
+        if event.type == self._wake_type:
+            self._wake_pending.clear()
+            return
+        if event.type == pygame.QUIT:
+            if self.quit_on_close:
+                self.running = False
+            return
+        if event.type in (pygame.WINDOWEXPOSED, pygame.WINDOWSIZECHANGED, pygame.VIDEOEXPOSE):
+            self._dirty = True
+            return
+        if event.type in (pygame.KEYDOWN, pygame.TEXTINPUT):
+            self.scene.key(event)
+            self._dirty = True
+            return
+        pointer = self._pointer.read(event)
+        if pointer is not None:
+            self.dispatch(pointer)
+
+    def dispatch(self, pointer: Pointer) -> None:
+        """Deliver one pointer event to the widget under it (or the one that captured it)."""
+        now = self.clock()
+        self._dirty = True
+        root = self._current_root()
+        if pointer.kind == "down":
+            self.scene.touched()
+            root = self._current_root()  # touching may have cleared an overlay
+            target = root.hit(pointer.pos)
+            self._captured = target
+            if target is not None:
+                target.pointer_down(pointer.pos, now)
+            return
+        target = self._captured
+        if target is None:
+            return
+        if pointer.kind == "move":
+            target.pointer_move(pointer.pos, now)
+        elif pointer.kind == "up":
+            self._captured = None
+            target.pointer_up(pointer.pos, now)
+        else:
+            self._captured = None
+            target.pointer_cancel()
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _window_size(self) -> tuple[int, int]:
+        surface = pygame.display.get_surface()
+        return surface.get_size() if surface is not None else (1, 1)
+
+    def _current_root(self) -> Widget:
+        root = self.scene.root(self._window_size())
+        if root is not self._root:
+            self._root = root
+            self._dirty = True
+            if self._captured is not None:
+                # The scene rebuilt its widgets while a finger was down: follow the same widget by id.
+                old = self._captured
+                self._captured = next((w for w in root.walk() if w.id == old.id and type(w) is type(old)), None)
+                if self._captured is None:
+                    old.pointer_cancel()
+                    self._pointer.reset()
+        return root
+
+    def draw_if_needed(self, now: float) -> bool:
+        """Draw a frame when something changed or an animation is due; True when one was drawn."""
+        root = self._current_root()
+        due = self._next_animation is not None and now >= self._next_animation
+        if not (self._dirty or due):
+            return False
+        self.draw(now)
+        return True
+
+    def draw(self, now: float | None = None) -> None:
+        """Draw the whole scene and show it."""
+        now = self.clock() if now is None else now
+        surface = pygame.display.get_surface()
+        started = time.perf_counter()
+        root = self._current_root()
+        surface.fill(root.kit.palette.background)
+        root.draw(surface, now)
+        pygame.display.flip()
+        self.last_frame_s = time.perf_counter() - started
+        self.frames += 1
+        self._dirty = False
+        self._next_animation = root.next_frame(now)
+        for listener in self.frame_listeners:
+            listener(self.last_frame_s)
+
+    def invalidate(self) -> None:
+        """Draw a new frame at the next iteration."""
+        self._dirty = True

@@ -1,0 +1,304 @@
+"""The citizen's screens: renders the :class:`~kiosk.journey.Journey` and feeds it touches.
+
+This is the :class:`~ui.app.Scene` the main loop drives. It picks the screen for the journey's
+step, frames it with the header, the navigation bar and the status bar, lays the "need more
+time?" warning over it when the journey says so, keeps the device/power/queue status current
+from the events the loop drains, and tells the journey what the kiosk can do right now.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+import pygame
+
+from hal.events import Event, EventQueue
+from kiosk.journey import Journey, Step
+from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator
+from ui.screens import SCREENS
+from ui.screens.base import BACK, CANCEL, Screen
+from ui.status import KioskStatus
+from ui.text import TextRenderer
+from ui.theme import Theme
+from ui.widgets import Button, Container, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
+
+log = logging.getLogger(__name__)
+
+_IDLE_TITLE = N_("Do you need more time?")
+_IDLE_BODY = N_("For your privacy, everything you entered will be erased in {seconds} seconds.")
+_IDLE_CONTINUE = N_("Yes, continue")
+_IDLE_END = N_("No, end now")
+
+
+class Header(Widget):
+    """The band at the top: the step's title on the left, progress and language on the right."""
+
+    def draw(self, surface: pygame.Surface, now: float) -> None:
+        pygame.draw.rect(surface, self.kit.palette.header, self.rect)
+        if self.kit.theme.high_contrast:
+            m = self.kit.metrics
+            pygame.draw.line(surface, self.kit.palette.border, self.rect.bottomleft, self.rect.bottomright, m.border)
+
+
+class JourneyView:
+    """Shows the journey on the display.
+
+    Args:
+        journey: The state machine of the citizen journey.
+        status: Device, power and queue status (updated here from events).
+        text: The text renderer (one for the life of the process: its cache survives screens).
+        clock: Monotonic seconds (the same clock the journey was given).
+        devices: ``camera``, ``signature_pad``, ``printer`` (each may be missing or None).
+        registration: Saves a confirmed journey: ``submit(request)`` on a worker thread that posts
+            ``RecordSaved`` / ``RecordSaveFailed``.
+        kiosk_id: Shown in the status bar so staff can tell kiosks apart.
+        high_contrast: Start with the high-contrast theme.
+        photo_quality: Makes the face-check worker for the photo step:
+            ``photo_quality(camera, on_result)`` (default: :class:`kiosk.photo_quality.PhotoQualityWorker`).
+        events: The main loop's queue, for results of workers the screens start (the face check).
+    """
+
+    def __init__(
+        self,
+        journey: Journey,
+        *,
+        status: KioskStatus,
+        text: TextRenderer,
+        clock: Callable[[], float],
+        devices: Mapping[str, Any] | None = None,
+        registration: Any = None,
+        kiosk_id: str = "",
+        high_contrast: bool = False,
+        photo_quality: Callable[..., Any] | None = None,
+        events: EventQueue | None = None,
+    ) -> None:
+        self.journey = journey
+        self.events = events
+        self.status = status
+        self.text = text
+        self.clock = clock
+        self.devices = dict(devices or {})
+        self.registration = registration
+        self.kiosk_id = kiosk_id
+        self.high_contrast = high_contrast
+        self.photo_quality = photo_quality
+        self.translator = Translator(journey.language)
+        self.kit: Kit = Kit(Theme.create(800, 480, high_contrast=high_contrast), text, self.translator)
+        self._size: tuple[int, int] | None = None
+        self._screen: Screen | None = None
+        self._screen_step: Step | None = None
+        self._tree: Widget | None = None
+        self._tree_key: tuple | None = None
+        self._background: Callable[[Callable[[], Any], Callable[[Future], Any]], Future] | None = None
+        self._wake: Callable[[], None] | None = None
+        self.journey.update_capabilities(self.status.capabilities())
+
+    # -- wiring -----------------------------------------------------------------------------------
+    def attach(self, app) -> None:
+        """Connect to the app whose worker threads and wake-up the screens use."""
+        self._background = app.run_in_background
+        self._wake = app.wake
+
+    def run_in_background(self, work: Callable[[], Any], done: Callable[[Future], Any]) -> Future:
+        """Run ``work`` off the UI thread and ``done(future)`` back on it."""
+        if self._background is None:
+            raise RuntimeError("the journey view is not attached to an app")
+        return self._background(work, done)
+
+    def wake(self) -> None:
+        """Wake the main loop (from any thread)."""
+        if self._wake is not None:
+            self._wake()
+
+    @property
+    def screen(self) -> Screen:
+        """The screen of the current step (made when the step changes)."""
+        self._sync_screen()
+        assert self._screen is not None
+        return self._screen
+
+    def post(self, event: Event) -> None:
+        """Put ``event`` on the main loop's queue (thread-safe; it wakes the loop)."""
+        if self.events is not None:
+            self.events.post(event)
+
+    def device(self, name: str) -> Any:
+        """The device called ``name``, or None."""
+        return self.devices.get(name)
+
+    def set_high_contrast(self, on: bool) -> None:
+        """Switch the high-contrast theme on or off."""
+        self.high_contrast = on
+        self._size = None
+
+    # -- Scene ------------------------------------------------------------------------------------
+    def root(self, size: tuple[int, int]) -> Widget:
+        """The widget tree for the current state; rebuilt only when something it shows changed."""
+        if size != self._size:
+            self._size = size
+            self.kit = Kit(Theme.create(*size, high_contrast=self.high_contrast), self.text, self.translator)
+            self._tree_key = None
+        self.translator.set_language(self.journey.language)
+        screen = self.screen
+        countdown = self.journey.seconds_until_reset()
+        key = (
+            id(self.kit),
+            self.journey.step,
+            self.journey.revision,
+            self.journey.language,
+            id(screen),
+            screen.version,
+            self.status._snapshot(),
+            math.ceil(countdown) if countdown is not None else None,
+        )
+        if key != self._tree_key or self._tree is None:
+            self._tree = self._build(screen)
+            self._tree_key = key
+        return self._tree
+
+    def handle_event(self, event: Event) -> None:
+        """A device, power, sync or registration event drained by the main loop."""
+        if self.status.apply(event):
+            self.journey.update_capabilities(self.status.capabilities())
+        self.journey.apply_event(event)
+        self._sync_screen()
+        if self._screen is not None and self._screen.on_event(event):
+            self._screen.changed()
+
+    def touched(self) -> None:
+        """Any touch restarts the idle timer.
+
+        While the "need more time?" warning is up, the touch is left to the warning's own buttons
+        (clearing it here would pull "No, end now" away from under the finger).
+        """
+        if not self.journey.idle_warning:
+            self.journey.touch()
+
+    def update(self, now: float) -> None:
+        """Advance the journey's idle timers and the screen's own."""
+        self.status.tick()
+        self.journey.update_capabilities(self.status.capabilities())
+        self.journey.tick()
+        self._sync_screen()
+        if self._screen is not None:
+            self._screen.update(now)
+
+    def next_deadline(self, now: float) -> float | None:
+        """When the view has something to do without input."""
+        deadlines = []
+        if self.journey.step not in (Step.WELCOME, Step.SAVING):
+            # The idle warning and its countdown are checked once a second during a session.
+            deadlines.append(now + 1.0)
+        screen_deadline = self.screen.next_deadline(now)
+        if screen_deadline is not None:
+            deadlines.append(screen_deadline)
+        return min(deadlines) if deadlines else None
+
+    def key(self, event: pygame.event.Event) -> None:
+        """A physical keyboard (desktop): handed to the screen."""
+        self.screen.key(event)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _sync_screen(self) -> None:
+        step = self.journey.step
+        if self._screen is not None and self._screen_step is step:
+            return
+        if self._screen is not None:
+            try:
+                self._screen.leave()
+            except Exception:  # leaving a screen must never keep the citizen stuck on it
+                log.exception("leaving the %s screen failed", self._screen_step)
+        self.translator.set_language(self.journey.language)
+        self._screen = SCREENS[step](self)
+        self._screen_step = step
+        self._tree_key = None
+        self._screen.enter()
+
+    def _build(self, screen: Screen) -> Widget:
+        kit = self.kit
+        m = kit.metrics
+        tr = kit.tr
+        width, height = self._size or (m.width, m.height)
+        root = Container("screen", (0, 0, width, height), kit)
+        top = 0
+        if screen.header:
+            band = pygame.Rect(0, 0, width, m.header_height)
+            root.add(Header("header", band, kit))
+            self._header_contents(root, band, screen)
+            top = band.bottom
+        status_rect = pygame.Rect(0, height - m.status_height, width, m.status_height)
+        nav = screen.nav()
+        bottom = status_rect.y
+        if nav is not None:
+            nav_rect = pygame.Rect(m.margin, status_rect.y - m.gap - m.touch, width - 2 * m.margin, m.touch)
+            bottom = nav_rect.y - m.gap
+            self._nav_buttons(root, nav_rect, nav)
+        content = pygame.Rect(m.margin, top + m.gap, width - 2 * m.margin, bottom - top - m.gap)
+        for widget in screen.build(content):
+            root.add(widget)
+        root.add(StatusBar("status", status_rect, kit, self.status.items(tr), right=self.kiosk_id))
+        overlay = screen.overlay(root.rect)
+        if overlay is not None:
+            root.add(overlay)
+        if self.journey.idle_warning:
+            root.add(self._idle_dialog(root.rect))
+        return root
+
+    def _header_contents(self, root: Container, band: pygame.Rect, screen: Screen) -> None:
+        kit, m = self.kit, self.kit.metrics
+        other = next(code for code in LANGUAGES if code != self.journey.language)
+        lang_w = m.px(150)
+        lang = pygame.Rect(band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44))
+        root.add(Button("header.language", lang, kit, LANGUAGE_NAMES[other],
+                        lambda: self.journey.set_language(other), style="secondary", bold=False))
+        steps, index = self.journey.progress()
+        progress_w = m.px(16) * len(steps) + m.px(10)
+        right = lang.x - m.gap
+        if index >= 0:
+            progress = pygame.Rect(right - progress_w, band.y, progress_w, band.height)
+            root.add(ProgressSteps("header.progress", progress, kit, index, len(steps)))
+            right = progress.x - m.gap
+        title_rect = pygame.Rect(m.margin, band.y, right - m.margin, band.height)
+        title = screen.title()
+        size_title = kit.text.fit_size(title, m.text_title, title_rect.width, bold=True)
+        label = Label("header.title", title_rect, kit, title, role="title", tone="inverse", valign="middle", bold=True)
+        if size_title < m.text_title:
+            label.role = "button"
+        root.add(label)
+
+    def _nav_buttons(self, root: Container, rect: pygame.Rect, nav) -> None:
+        kit, m = self.kit, self.kit.metrics
+        tr = kit.tr
+        button_w = min(m.px(230), (rect.width - 2 * m.gap) // 3)
+        if nav.back:
+            root.add(Button("nav.back", (rect.x, rect.y, m.px(150), rect.height), kit, "\u2039  " + tr(BACK),
+                            self.journey.back, style="secondary"))
+        if nav.cancel:
+            cancel_w = m.px(170)
+            root.add(Button("nav.cancel", (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
+                            kit, tr(CANCEL), self.journey.cancel, style="quiet", bold=False))
+        if nav.next_label is not None:
+            root.add(Button("nav.next", (rect.right - button_w, rect.y, button_w, rect.height), kit,
+                            tr(nav.next_label) + "  \u203a", nav.on_next or self.journey.next,
+                            enabled=nav.next_enabled))
+
+    def _idle_dialog(self, area: pygame.Rect) -> Widget:
+        tr = self.kit.tr
+        seconds = math.ceil(self.journey.seconds_until_reset() or 0)
+        return Dialog(
+            "idle",
+            area,
+            self.kit,
+            tr(_IDLE_TITLE),
+            tr(_IDLE_BODY).format(seconds=seconds),
+            [
+                ("end", tr(_IDLE_END), self.journey.cancel, "secondary"),
+                ("continue", tr(_IDLE_CONTINUE), self.journey.touch, "primary"),
+            ],
+            tone="warning",
+            on_outside=self.journey.touch,
+        )

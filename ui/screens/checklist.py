@@ -1,0 +1,89 @@
+"""The document checklist: exactly what to bring, so the citizen comes back once."""
+
+from __future__ import annotations
+
+import pygame
+
+from kiosk.journey import Step
+from ui.i18n import N_
+from ui.messages import notice_message
+from ui.screens.base import Nav, Screen
+from ui.widgets import Label, Panel, Widget
+
+TITLE = N_("What to bring: {service}")
+INTRO = N_("Bring these documents to the counter. You can continue now and bring them later.")
+REQUIRED = N_("Required")
+IF_APPLICABLE = N_("If it applies to you")
+UNDERSTOOD = N_("I understand")
+
+
+class ChecklistScreen(Screen):
+    """The service's documents in two columns, each with "required" or "if it applies to you"."""
+
+    step = Step.CHECKLIST
+
+    def title(self) -> str:
+        service = self.journey.service
+        return self.tr(TITLE).format(service=service.name.get(self.journey.language) if service else "")
+
+    def nav(self) -> Nav:
+        return Nav(next_label=UNDERSTOOD)
+
+    def build(self, area: pygame.Rect) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        lang = self.journey.language
+        service = self.journey.service
+        if service is None:
+            return []
+        widgets: list[Widget] = []
+        intro_h = kit.text.line_height(m.text_body)
+        widgets.append(Label("checklist.intro", (area.x, area.y, area.width, intro_h), kit, tr(INTRO), tone="muted",
+                             role="small"))
+        y = area.y + intro_h + m.px(4)
+        notices = [notice_message(tr, code) for code in self.journey.notices]
+        notice_h = 0
+        if notices:
+            text = "\n".join(notices)
+            label = Label("checklist.notices", (area.x + m.px(12), 0, area.width - m.px(24), 1), kit, text,
+                          role="small")
+            notice_h = label.content_height() + m.px(12)
+            label.rect = pygame.Rect(area.x + m.px(12), area.bottom - notice_h + m.px(6), area.width - m.px(24),
+                                     notice_h - m.px(12))
+            widgets.append(Panel("checklist.notice_panel", (area.x, area.bottom - notice_h, area.width, notice_h),
+                                 kit, [label], tone="warning"))
+            notice_h += m.gap
+        documents = service.documents
+        columns = 2 if len(documents) > 2 else 1
+        rows = (len(documents) + columns - 1) // columns
+        gap = m.gap
+        cell_w = (area.width - gap * (columns - 1)) // columns
+        cell_h = (area.bottom - notice_h - y - gap * (rows - 1)) // max(1, rows)
+        for i, item in enumerate(documents):
+            row, col = divmod(i, columns)
+            cell = pygame.Rect(area.x + col * (cell_w + gap), y + row * (cell_h + gap), cell_w, cell_h)
+            widgets.append(_document(kit, item, lang, tr, cell))
+        return widgets
+
+
+def _document(kit, item, lang, tr, cell: pygame.Rect) -> Widget:
+    m = kit.metrics
+    pad = m.px(10)
+    inner = cell.inflate(-2 * pad, -2 * pad)
+    tag = tr(REQUIRED) if item.required else tr(IF_APPLICABLE)
+    tag_h = kit.text.line_height(m.text_small, True)
+    label_h = inner.height - tag_h
+    note = item.note.get(lang) if item.note else ""
+    widgets: list[Widget] = [
+        Label(f"checklist.{item.id}.tag", (inner.x, inner.y, inner.width, tag_h), kit, tag, role="small",
+              tone="primary" if item.required else "muted", bold=True),
+    ]
+    text = item.label.get(lang)
+    label = Label(f"checklist.{item.id}", (inner.x, inner.y + tag_h, inner.width, label_h), kit, text, role="small",
+                  bold=True)
+    widgets.append(label)
+    if note:
+        used = label.content_height()
+        widgets.append(Label(f"checklist.{item.id}.note", (inner.x, inner.y + tag_h + used, inner.width,
+                                                           max(0, label_h - used)), kit, note, role="small",
+                             tone="muted"))
+    return Panel(f"checklist.{item.id}.card", cell, kit, widgets)

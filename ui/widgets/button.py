@@ -1,0 +1,138 @@
+"""A button: the one thing a citizen taps to move on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import pygame
+
+from ui.widgets.base import Kit, Widget
+
+Style = Literal["primary", "secondary", "quiet", "choice", "key"]
+
+
+class Button(Widget):
+    """A rounded button with a label and, optionally, a smaller second line.
+
+    It fires ``on_tap`` when the pointer goes down and comes up inside it, so a finger that
+    slides off a button to change its mind does not trigger it.
+
+    Args:
+        id: Stable id.
+        rect: Position and size; keep the height at least ``metrics.touch``.
+        kit: Theme, text, translator.
+        label: Already translated text.
+        on_tap: Called on the main thread after a tap.
+        style: ``primary`` (the next step), ``secondary`` (back, retake), ``quiet`` (text only),
+            ``choice`` (a large option in a list, left aligned) or ``key`` (keyboard key).
+        detail: A second, smaller line (choices only).
+        selected: Drawn as the chosen option.
+        align: Label alignment; choices default to the left.
+    """
+
+    interactive = True
+
+    def __init__(
+        self,
+        id: str,
+        rect: pygame.Rect | Sequence[int],
+        kit: Kit,
+        label: str,
+        on_tap: Callable[[], None] | None = None,
+        *,
+        style: Style = "primary",
+        detail: str = "",
+        selected: bool = False,
+        enabled: bool = True,
+        align: Literal["center", "left"] | None = None,
+        bold: bool | None = None,
+    ) -> None:
+        super().__init__(id, rect, kit)
+        self.label = label
+        self.on_tap = on_tap
+        self.style = style
+        self.detail = detail
+        self.selected = selected
+        self.enabled = enabled
+        self.align = align or ("left" if style == "choice" else "center")
+        self.bold = bold if bold is not None else style in ("primary", "choice")
+        self.pressed = False
+
+    def texts(self) -> list[str]:
+        return [t for t in (self.label, self.detail) if t]
+
+    # -- pointer --------------------------------------------------------------------------------
+    def pointer_down(self, pos, now) -> None:
+        self.pressed = True
+
+    def pointer_move(self, pos, now) -> None:
+        self.pressed = self.rect.collidepoint(pos)
+
+    def pointer_up(self, pos, now) -> None:
+        inside = self.rect.collidepoint(pos)
+        self.pressed = False
+        if inside and self.enabled and self.on_tap is not None:
+            self.on_tap()
+
+    def pointer_cancel(self) -> None:
+        self.pressed = False
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _colors(self) -> tuple[tuple, tuple, tuple | None]:
+        """Fill, text and outline colours for the current state."""
+        p = self.kit.palette
+        if not self.enabled:
+            return p.disabled, p.disabled_text, None
+        if self.style == "primary":
+            return (p.primary_pressed if self.pressed else p.primary), p.primary_text, None
+        if self.style == "quiet":
+            return (p.surface_alt if self.pressed else p.background), p.primary, None
+        if self.style == "choice":
+            if self.selected:
+                return (p.primary_pressed if self.pressed else p.primary), p.primary_text, None
+            return (p.surface_alt if self.pressed else p.surface), p.text, p.border
+        if self.style == "key":
+            return (p.surface_alt if self.pressed else p.surface), p.text, p.border
+        return (p.surface_alt if self.pressed else p.secondary), p.secondary_text, p.border
+
+    def draw(self, surface: pygame.Surface, now: float) -> None:
+        m = self.kit.metrics
+        fill, ink, outline = self._colors()
+        radius = m.radius if self.style != "key" else max(4, m.radius // 2)
+        pygame.draw.rect(surface, fill, self.rect, border_radius=radius)
+        if outline is not None:
+            pygame.draw.rect(surface, outline, self.rect, width=max(1, m.border // 2 + 1), border_radius=radius)
+        if self.kit.theme.high_contrast and self.style != "quiet":
+            # In high contrast every control gets a strong outline so its edge is never guessed.
+            pygame.draw.rect(surface, self.kit.palette.border, self.rect, width=m.border, border_radius=radius)
+        self._draw_label(surface, ink)
+
+    def _draw_label(self, surface: pygame.Surface, ink: tuple) -> None:
+        m = self.kit.metrics
+        text = self.kit.text
+        pad = m.px(16) if self.align == "left" else m.px(8)
+        inner = self.rect.inflate(-2 * pad, 0)
+        size = m.text_button if self.style != "key" else m.px(24)
+        if self.style == "choice" and self.detail:
+            size = m.text_button
+        size = text.fit_size(self.label, size, inner.width, bold=self.bold)
+        label = text.render(self.label, size, ink, bold=self.bold)
+        if self.detail:
+            detail_size = m.text_small
+            lines = text.wrap(self.detail, detail_size, inner.width)[:2]
+            line_h = text.line_height(detail_size)
+            total = label.get_height() + len(lines) * line_h
+            y = self.rect.centery - total // 2
+            self._blit(surface, label, inner, y)
+            y += label.get_height()
+            muted = ink if self.selected or not self.enabled else self.kit.palette.text_muted
+            for line in lines:
+                self._blit(surface, text.render(line, detail_size, muted), inner, y)
+                y += line_h
+        else:
+            self._blit(surface, label, inner, self.rect.centery - label.get_height() // 2)
+
+    def _blit(self, surface: pygame.Surface, image: pygame.Surface, inner: pygame.Rect, y: int) -> None:
+        x = inner.x if self.align == "left" else inner.centerx - image.get_width() // 2
+        surface.blit(image, (x, y))
