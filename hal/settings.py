@@ -88,7 +88,7 @@ class PrinterSettings(Settings):
 
     backend: Literal["auto", "serial", "usb", "simulated", "none"] = "auto"
     #: Serial port of a serial printer.
-    port: str = "/dev/ttyS0"
+    port: str = "/dev/receipt-printer"
     baudrate: Literal[9600, 19200, 38400, 57600, 115200] = 19200
     #: Character device of a USB printer-class printer.
     usb_device: str = "/dev/usb/lp0"
