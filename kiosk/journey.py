@@ -64,6 +64,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from kiosk import validation
+from kiosk.events import RecordSaved, RecordSaveFailed
 from kiosk.regions import District
 from kiosk.services import LANGUAGES, DocumentItem, FieldSpec, Service, ServiceCatalog
 from kiosk.validation import ValidationIssue
@@ -246,7 +247,14 @@ class Journey:
         self.last_reset: str | None = None
         #: Code of why :meth:`start` was refused (from :attr:`Capabilities.refusal_reason`), else None.
         self.refusal: str | None = None
+        self._fields: dict[str, str] = {}
+        self._issues: dict[str, tuple[ValidationIssue, ...]] = {}
+        self._confirmed: set[tuple[str, str, str]] = set()
         self._wipe()
+        if not self.districts and any(
+            spec.kind == "kecamatan" for service in catalog for spec in service.fields
+        ):
+            log.warning("no kecamatan list for the configured regency: kecamatan fields cannot be answered")
 
     # ----------------------------------------------------------------------------------------- state (read)
 
@@ -456,8 +464,6 @@ class Journey:
     def apply_event(self, event: object) -> bool:
         """Apply a :class:`kiosk.events.RecordSaved` or :class:`kiosk.events.RecordSaveFailed` from the
         registration worker; other events are ignored (False)."""
-        from kiosk.events import RecordSaved, RecordSaveFailed
-
         if isinstance(event, RecordSaved):
             return self.saved(event.reference, event.record_id)
         if isinstance(event, RecordSaveFailed):
@@ -707,11 +713,11 @@ class Journey:
         self._last_touch = self._clock()
 
     def _drop_answers(self) -> None:
-        # New objects rather than .clear(): a view handed out earlier must not show the next citizen's data
-        # either, and a fresh dict holds no reference to the old values.
-        self._fields: dict[str, str] = {}
-        self._issues: dict[str, tuple[ValidationIssue, ...]] = {}
-        self._confirmed: set[tuple[str, str, str]] = set()
+        # Cleared in place, not replaced: a read-only view the UI still holds (``fields``, ``issues``) then
+        # shows nothing instead of keeping the previous citizen's answers alive.
+        self._fields.clear()
+        self._issues.clear()
+        self._confirmed.clear()
         self._photo: bytes | None = None
         self._photo_note: str | None = None
         self._signature: Any = None

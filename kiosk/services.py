@@ -264,16 +264,16 @@ def load_services(office_dir: str | Path | None = None, *, shipped_dir: Path = S
         ServiceFileError: A file is invalid, ``office_dir`` does not exist, or no service is enabled.
     """
     files = {path.stem: path for path in sorted(shipped_dir.glob("*.toml"))}
+    searched = [str(shipped_dir)]
     if office_dir:
         office = Path(office_dir).expanduser()
         if not office.is_dir():
             raise ServiceFileError(f"{office}: services_dir is not a folder")
         files.update({path.stem: path for path in sorted(office.glob("*.toml"))})
+        searched.append(str(office))
     catalog = ServiceCatalog(load_service_file(path) for path in files.values())
     if not len(catalog):
-        raise ServiceFileError(
-            f"no service is enabled (looked in {shipped_dir}{f' and {office_dir}' * bool(office_dir)})"
-        )
+        raise ServiceFileError(f"no service is enabled (looked in {' and '.join(searched)})")
     return catalog
 
 

@@ -212,7 +212,15 @@ def test_pickers_offer_options_in_the_citizen_language(journey):
 def test_progress_lists_the_steps_of_the_chosen_service(journey):
     to_checklist(journey, "ektp")
     steps, index = journey.progress()
-    assert steps == (Step.SERVICE, Step.CHECKLIST, Step.IDENTITY, Step.DETAILS, Step.PHOTO, Step.SIGNATURE, Step.REVIEW)
+    assert steps == (
+        Step.SERVICE,
+        Step.CHECKLIST,
+        Step.IDENTITY,
+        Step.DETAILS,
+        Step.PHOTO,
+        Step.SIGNATURE,
+        Step.REVIEW,
+    )
     assert index == 1
     journey.back()
     journey.choose_service("kk_change")
@@ -361,7 +369,9 @@ def test_confirm_rechecks_everything(journey):
     assert [i.code for i in journey.issues_for("sex")] == ["nik_sex_mismatch"]
 
 
-@pytest.mark.parametrize("value", ["", " ", "\x00", "💥" * 300, "7110045708900001" * 20, "' OR 1=1 --", "\u202e"])
+@pytest.mark.parametrize(
+    "value", ["", " ", "\x00", "💥" * 300, "7110045708900001" * 20, "' OR 1=1 --", "\u202e"]
+)
 def test_nothing_typed_breaks_the_journey(journey, value):
     to_checklist(journey, "ektp")
     journey.next()
@@ -475,6 +485,7 @@ def test_idle_wipe_leaves_nothing_of_the_previous_citizen(journey, clock, servic
     secrets = {v for k, v in ANSWERS[service_id].items() if service.field(k).kind in typed}
     secrets |= {"+6281234567890", "1990-08-17"}
     held_signature = journey.signature
+    held_fields, held_issues = journey.fields, journey.issues  # views a screen might still hold
     clock.advance(60)
     journey.tick()
     assert journey.idle_warning
@@ -488,6 +499,7 @@ def test_idle_wipe_leaves_nothing_of_the_previous_citizen(journey, clock, servic
         assert not (isinstance(obj, str) and obj in secrets), f"{obj!r} survived the wipe"
         assert not (isinstance(obj, bytes) and obj in (PHOTO, b"\x89PNG signature"))
         assert obj is not held_signature
+    assert dict(held_fields) == {} and dict(held_issues) == {}
     # The next citizen starts clean.
     assert journey.start() and journey.last_reset is None
 

@@ -47,7 +47,9 @@ def test_typed_codes_are_forgiven_the_crockford_way():
     assert not reference_matches("not-a-uuid", code)
 
 
-@pytest.mark.parametrize("text", ["", "ABC", "0000-0000-0000-0", "ÄBCD-EFGH-JKM", "ABCD*EFGH-JKM", None, 42, "U000-0000-000"])
+@pytest.mark.parametrize(
+    "text", ["", "ABC", "0000-0000-0000-0", "ÄBCD-EFGH-JKM", "ABCD*EFGH-JKM", None, 42, "U000-0000-000"]
+)
 def test_malformed_codes_are_rejected(text):
     assert parse_reference(text) is None
     assert not is_valid_reference(text)

@@ -9,9 +9,16 @@ from types import MappingProxyType
 
 import pytest
 
-from hal.events import EventQueue
 from kiosk.events import RecordSaved, RecordSaveFailed
-from kiosk.journey import CONSENT_VERSION, PHOTO_AT_COUNTER, Capabilities, Journey, ReceiptView, SaveRequest, Step
+from kiosk.journey import (
+    CONSENT_VERSION,
+    PHOTO_AT_COUNTER,
+    Capabilities,
+    Journey,
+    ReceiptView,
+    SaveRequest,
+    Step,
+)
 from kiosk.outbox import Outbox
 from kiosk.records import PenPoint, SignatureCapture
 from kiosk.reference import parse_reference, reference_for
@@ -106,7 +113,9 @@ def registration(outbox, identity, server_keys, events, wakes):
         yield registration
 
 
-def test_saves_a_sealed_record_then_reports_and_wakes_sync(registration, outbox, identity, server_keys, events, wakes):
+def test_saves_a_sealed_record_then_reports_and_wakes_sync(
+    registration, outbox, identity, server_keys, events, wakes
+):
     outcome = registration.submit(request()).result(timeout=WAIT)
     assert isinstance(outcome, RecordSaved)
     assert events.wait_for(RecordSaved, timeout=WAIT) == outcome
@@ -135,7 +144,7 @@ def test_photo_taken_at_the_counter_is_recorded(registration, outbox, identity, 
 
 
 def test_storage_full_is_reported_and_nothing_is_stored(tmp_path, identity, server_keys, events):
-    with Outbox(tmp_path / "small.sqlite3", max_size_bytes=4096) as small:
+    with Outbox(tmp_path / "small.sqlite3", max_size_bytes=64 * 1024) as small:
         registration = Registration(
             outbox=small, identity=identity, server_public_key=server_keys[0], kiosk_id="K1", events=events
         )
@@ -149,7 +158,9 @@ def test_storage_full_is_reported_and_nothing_is_stored(tmp_path, identity, serv
 
 
 def test_missing_server_key_is_reported(outbox, identity, events):
-    registration = Registration(outbox=outbox, identity=identity, server_public_key="", kiosk_id="K1", events=events)
+    registration = Registration(
+        outbox=outbox, identity=identity, server_public_key="", kiosk_id="K1", events=events
+    )
     outcome = registration.register(request())
     assert outcome == RecordSaveFailed(reason="not_configured", detail=outcome.detail, at=outcome.at)
     assert "public_key" in outcome.detail
@@ -177,7 +188,11 @@ class ExplodingOutbox:
 
 def test_an_unexpected_error_is_reported_without_its_message(identity, server_keys, events, caplog):
     registration = Registration(
-        outbox=ExplodingOutbox(), identity=identity, server_public_key=server_keys[0], kiosk_id="K1", events=events
+        outbox=ExplodingOutbox(),
+        identity=identity,
+        server_public_key=server_keys[0],
+        kiosk_id="K1",
+        events=events,
     )
     with caplog.at_level(logging.DEBUG):
         outcome = registration.register(request())
@@ -210,9 +225,7 @@ def test_closed_registration_refuses_new_work(registration):
 
 def test_journey_to_outbox_to_receipt(registration, outbox, events):
     """The citizen's confirm hands a snapshot to the worker; the receipt appears only after the commit."""
-    journey = Journey(
-        CATALOG, districts=districts_of("71.10"), today=lambda: datetime.date(2025, 6, 1)
-    )
+    journey = Journey(CATALOG, districts=districts_of("71.10"), today=lambda: datetime.date(2025, 6, 1))
     journey.update_capabilities(Capabilities(network_ok=False))
     journey.start()
     journey.choose_language("en")
@@ -269,7 +282,9 @@ def test_receipt_notes_photo_at_counter_and_offline_and_uses_the_translator():
         "Your photo will be taken at the counter.": "Foto Anda akan diambil di loket.",
         "Saved on this kiosk. It will be sent to the registry automatically.": "Tersimpan di kios ini.",
     }
-    receipt = build_receipt(view(photo_note=PHOTO_AT_COUNTER, offline=True), "id", lambda message: catalog.get(message, message))
+    receipt = build_receipt(
+        view(photo_note=PHOTO_AT_COUNTER, offline=True), "id", lambda message: catalog.get(message, message)
+    )
     assert receipt.lines[-2:] == ("Foto Anda akan diambil di loket.", "Tersimpan di kios ini.")
     english = build_receipt(view(photo_note=PHOTO_AT_COUNTER), "en")
     assert english.title == "e-KTP recording"

