@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "kiosk.commands.keys",
     "kiosk.commands.outbox",
     "kiosk.commands.pin",
+    "kiosk.commands.services",
+    "kiosk.commands.run",
 )
 
 EXIT_OK = 0

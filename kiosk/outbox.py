@@ -4,7 +4,10 @@ One SQLite file (``<data_dir>/outbox.sqlite3``) through sqlite-utils. Every conn
 ``synchronous=FULL`` (a commit is on disk when it returns, a power cut loses nothing committed) and
 ``secure_delete`` (freed pages are zeroed, so a purged blob leaves no bytes behind). Only sealed blobs
 (:mod:`kiosk.sealing`) and non-personal metadata are stored: record id, kiosk id, times, state, attempts,
-last error, size, SHA-256 and, once sent, the server's receipt.
+last error, size, SHA-256 and, once sent, the server's receipt. Blobs live in their own table
+(``outbox_blobs``), so a state change rewrites a small row, never the 270 KB of a record with a photo, and
+keeps working on a database at its size limit. A sent record's blob is dropped the moment the server
+acknowledged it; the row (receipt and metadata) stays until the retention period ends.
 
 States::
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -55,6 +59,9 @@ META_LAST_SYNC = "last_sync"
 #: Meta keys written by the USB export and the acknowledgement (JSON, see :mod:`kiosk.usb_export`).
 META_LAST_EXPORT = "last_export"
 META_LAST_ACK = "last_ack"
+#: Below this much free space, an I/O error while writing is reported as a full disk (SQLite reports some
+#: ENOSPC failures, e.g. while growing the WAL index, as I/O errors).
+LOW_SPACE_BYTES = 1024 * 1024
 #: How long a statement waits for another process holding the write lock.
 BUSY_TIMEOUT_S = 5.0
 
@@ -119,9 +126,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 last_error TEXT,
                 size INTEGER NOT NULL,
                 sha256 TEXT NOT NULL,
-                blob BLOB,
                 receipt TEXT,
                 sent_at REAL
+            )""",
+            """CREATE TABLE outbox_blobs (
+                seq INTEGER PRIMARY KEY REFERENCES outbox (seq) ON DELETE CASCADE,
+                blob BLOB NOT NULL
             )""",
             "CREATE INDEX outbox_state_seq ON outbox (state, seq)",
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -133,8 +143,9 @@ _COLUMNS = "record_id, kiosk_id, created, state, attempts, next_attempt, last_er
 _ITEM_COLUMNS = f"{_COLUMNS}, created_at, receipt, sent_at"
 _ENQUEUE_SQL = (
     "INSERT INTO outbox (record_id, kiosk_id, created_at, created, state, attempts, next_attempt, size, "
-    "sha256, blob) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING"
+    "sha256) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING"
 )
+_DROP_BLOB_SQL = "DELETE FROM outbox_blobs WHERE seq = (SELECT seq FROM outbox WHERE record_id = ?)"
 
 
 class Outbox:
@@ -318,11 +329,23 @@ class Outbox:
             now,
             len(sealed.blob),
             sealed.sha256,
-            sealed.blob,
         )
-        # One INSERT in autocommit mode is one transaction: it commits (and fsyncs the WAL) on its own.
+        # Row and blob in one transaction, one WAL fsync at COMMIT. Plain conn.execute calls: this is the
+        # path a citizen waits on, so no extra queries or introspection.
         with self._storage("saving the record") as db:
-            db.conn.execute(_ENQUEUE_SQL, params)
+            conn = db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = conn.execute(_ENQUEUE_SQL, params)
+                if cursor.rowcount == 1:
+                    conn.execute(
+                        "INSERT INTO outbox_blobs (seq, blob) VALUES (?, ?)", (cursor.lastrowid, sealed.blob)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def claim_next(self, *, due_only: bool = True) -> OutboxItem | None:
         """Move the oldest pending record that is due to ``sending`` and return it with its blob.
@@ -336,20 +359,26 @@ class Outbox:
             rows = db.execute(
                 f"UPDATE outbox SET state = 'sending' WHERE seq = ("
                 f"  SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT 1"
-                f") AND state = 'pending' RETURNING {_ITEM_COLUMNS}, blob",
+                f") AND state = 'pending' RETURNING {_ITEM_COLUMNS}, seq",
                 (self._clock() if due_only else float("inf"),),
             ).fetchall()  # fetch to the end: the statement must finish before COMMIT
-        if not rows:
-            return None
-        return _item(rows[0][:12], blob=rows[0][12])
+            if not rows:
+                return None
+            blob = db.execute("SELECT blob FROM outbox_blobs WHERE seq = ?", (rows[0][12],)).fetchone()
+        return _item(rows[0][:12], blob=None if blob is None else blob[0])
 
     def mark_sent(self, record_id: str, receipt: str) -> None:
-        """``sending`` -> ``sent``, keeping the server's receipt (already sent: nothing to do)."""
+        """``sending`` -> ``sent``, keeping the server's receipt (already sent: nothing to do).
+
+        The sealed blob is dropped at once (its pages are zeroed): the server holds the record, so the kiosk
+        keeps only the receipt and metadata until the retention ends.
+        """
         self._transition(
             record_id,
             (SENDING,),
             "state = 'sent', receipt = ?, sent_at = ?, last_error = NULL",
             (receipt, self._clock()),
+            drop_blob=True,
         )
 
     def mark_retry(self, record_id: str, error: str, next_attempt: float) -> None:
@@ -393,8 +422,11 @@ class Outbox:
         if sha256 is not None:
             sql += " AND sha256 = ?"
             params += (sha256,)
-        with self._storage("recording an acknowledgement") as db:
-            return db.execute(sql, params).rowcount == 1
+        with self._storage("recording an acknowledgement") as db, db.atomic():
+            if db.execute(sql, params).rowcount != 1:
+                return False
+            db.execute(_DROP_BLOB_SQL, (record_id,))
+            return True
 
     def retry_dead(self, record_ids: Sequence[str] | None = None) -> int:
         """``dead`` -> ``pending`` (all dead records, or those given), due now, attempts reset.
@@ -476,9 +508,12 @@ class Outbox:
         return None if row is None else _item(row)
 
     def read_blob(self, record_id: str) -> bytes | None:
-        """The sealed blob of a record (for the USB export), or None if it is not in the outbox."""
+        """The sealed blob of a record (for the USB export); None if it is not in the outbox or was sent."""
         with self._storage("reading a record") as db:
-            row = db.execute("SELECT blob FROM outbox WHERE record_id = ?", (record_id,)).fetchone()
+            row = db.execute(
+                "SELECT blob FROM outbox_blobs WHERE seq = (SELECT seq FROM outbox WHERE record_id = ?)",
+                (record_id,),
+            ).fetchone()
         return None if row is None else row[0]
 
     # -- upkeep ------------------------------------------------------------------------------------------
@@ -533,15 +568,28 @@ class Outbox:
     # -- internals ---------------------------------------------------------------------------------------
 
     def _transition(
-        self, record_id: str, old_states: tuple[str, ...], assignments: str, params: tuple
+        self,
+        record_id: str,
+        old_states: tuple[str, ...],
+        assignments: str,
+        params: tuple,
+        *,
+        drop_blob: bool = False,
     ) -> None:
-        """One guarded UPDATE; explains what is wrong when the row was not in an allowed old state."""
+        """One guarded UPDATE; explains what is wrong when the row was not in an allowed old state.
+
+        With ``drop_blob`` the record's blob is deleted in the same transaction (it reached the server).
+        """
         placeholders = ", ".join("?" for _ in old_states)
+        sql = f"UPDATE outbox SET {assignments} WHERE record_id = ? AND state IN ({placeholders})"
         with self._storage("updating a record") as db:
-            moved = db.execute(
-                f"UPDATE outbox SET {assignments} WHERE record_id = ? AND state IN ({placeholders})",
-                (*params, record_id, *old_states),
-            ).rowcount
+            if drop_blob:
+                with db.atomic():
+                    moved = db.execute(sql, (*params, record_id, *old_states)).rowcount
+                    if moved:
+                        db.execute(_DROP_BLOB_SQL, (record_id,))
+            else:
+                moved = db.execute(sql, (*params, record_id, *old_states)).rowcount
             if moved:
                 return
             row = db.execute("SELECT state FROM outbox WHERE record_id = ?", (record_id,)).fetchone()
@@ -561,6 +609,13 @@ def _now_rfc3339() -> str:
     return datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _free_bytes(directory: Path) -> int:
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return LOW_SPACE_BYTES  # cannot tell: do not claim the disk is full
+
+
 def _is_corruption(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
         name = getattr(exc, "sqlite_errorname", "") or ""
@@ -572,10 +627,13 @@ def _is_corruption(exc: BaseException) -> bool:
 def _storage_error(exc: sqlite3.Error, action: str, path: Path) -> OutboxError:
     """An outbox error whose message says what happened to the storage, in a technician's words."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    if name == "SQLITE_FULL":
+    if name == "SQLITE_FULL" or (
+        name.startswith("SQLITE_IOERR") and _free_bytes(path.parent) < LOW_SPACE_BYTES
+    ):
         return OutboxFull(
-            f"the kiosk's storage is full: {action} failed ({exc}); nothing was lost, but new records cannot "
-            "be saved until space is freed (export to USB, then sync) or the outbox size limit is raised"
+            f"the kiosk's storage is full: {action} failed ({exc}); what was saved before is intact, but new "
+            "records cannot be saved until space is freed on the data partition (deliver the queue: sync, or "
+            "USB export and acknowledgement) or the outbox size limit is raised"
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return OutboxError(

@@ -657,9 +657,11 @@ class SyncWorker:
         self._wake.set()
 
     def network_returned(self) -> None:
-        """The network is back: forget the backoff and try now (a credentials hold stays)."""
+        """The network is back: forget the backoff and try every pending record now (a hold stays)."""
         with self._lock:
-            self._blocked_until = 0.0 if not self._held else self._blocked_until
+            if not self._held:
+                self._blocked_until = 0.0
+                self._try_all = True
             self._failures = 0
         self._wake.set()
 

@@ -256,7 +256,8 @@ class FaultProxy:
         server.daemon_threads = True
         server.proxy = self  # type: ignore[attr-defined]
         self._port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, name="fault-proxy", daemon=True)
+        # A short poll interval: shutdown() (switching to ``refuse``, stop) waits for the loop to notice.
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fault-proxy", daemon=True)
         with self._lock:
             self._server, self._thread = server, thread
         thread.start()

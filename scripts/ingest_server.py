@@ -731,7 +731,8 @@ class IngestServer(ThreadingHTTPServer):
     @contextlib.contextmanager
     def running(self) -> Iterator[IngestServer]:
         """Serve on a background thread for the duration of the ``with`` block, then close."""
-        thread = threading.Thread(target=self.serve_forever, name="ingest-server", daemon=True)
+        # A short poll interval so that shutdown() at the end of the block returns at once.
+        thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="ingest-server", daemon=True)
         thread.start()
         try:
             yield self

@@ -36,8 +36,8 @@ class Scene(Protocol):
     def root(self, size: tuple[int, int]) -> Widget:
         """The widget tree for the current state, rebuilt by the scene when its state changed."""
 
-    def handle_event(self, event: Event) -> None:
-        """An event from a device or worker thread (drained from the event queue)."""
+    def handle_event(self, event: Event) -> bool:
+        """An event from a device or worker thread (drained from the event queue); True = redraw."""
 
     def touched(self) -> None:
         """The pointer went down somewhere (resets idle timers)."""
@@ -184,8 +184,10 @@ class App:
         for event in pending:
             self._handle_pygame(event)
         for event in self.events.drain():
-            self.scene.handle_event(event)
-            self._dirty = True
+            # Most events change nothing visible (pen samples away from the signature step, say):
+            # only those the scene says changed something cost a frame.
+            if self.scene.handle_event(event):
+                self._dirty = True
         while True:
             try:
                 future, done = self._done.get_nowait()

@@ -160,14 +160,17 @@ class JourneyView:
             self._tree_key = key
         return self._tree
 
-    def handle_event(self, event: Event) -> None:
-        """A device, power, sync or registration event drained by the main loop."""
-        if self.status.apply(event):
+    def handle_event(self, event: Event) -> bool:
+        """A device, power, sync or registration event drained by the main loop; True = redraw."""
+        revision = self.journey.revision
+        changed = self.status.apply(event)
+        if changed:
             self.journey.update_capabilities(self.status.capabilities())
         self.journey.apply_event(event)
         self._sync_screen()
         if self._screen is not None and self._screen.on_event(event):
-            self._screen.changed()
+            changed = True
+        return changed or self.journey.revision != revision
 
     def touched(self) -> None:
         """Any touch restarts the idle timer.

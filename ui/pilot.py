@@ -119,7 +119,8 @@ class Pilot:
             raise AssertionError(f"{id!r} is disabled")
         point = widget.rect.center
         under = self.root.hit(point)
-        if under is None or (under is not widget and under.id != id and not _inside(under, widget)):
+        # The widget itself, a part of it, or a container that handles touches for it (a list's rows).
+        if under is None or not (under is widget or _inside(under, widget) or _inside(widget, under)):
             raise AssertionError(f"{id!r} is covered by {under!r} at {point}")
         self.tap_at(point)
 

@@ -20,8 +20,9 @@ from kiosk.maintenance.store import MaintenanceStore
 #: Longest detail kept; longer ones are cut.
 MAX_DETAIL_LENGTH = 300
 
-# Six digits or more: NIK and KK numbers (16), phone numbers, DDMMYY dates. Counts such as "12 records" stay.
-_LONG_NUMBER = re.compile(r"\d{6,}")
+# Six digits or more: NIK and KK numbers (16), phone numbers, DDMMYY dates. Counts such as "12 records" stay,
+# and so do compact UTC timestamps (20240131T101500Z), which name bundle files.
+_LONG_NUMBER = re.compile(r"\d{8}T\d{6}Z|\d{6,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -70,7 +71,7 @@ class AuditEntry:
 
 def scrub(detail: str) -> str:
     """Make ``detail`` safe for the audit log: no long numbers, no control characters, bounded length."""
-    text = _LONG_NUMBER.sub("[number]", str(detail))
+    text = _LONG_NUMBER.sub(lambda m: m[0] if m[0].endswith("Z") else "[number]", str(detail))
     text = _CONTROL.sub(" ", text).strip()
     if len(text) > MAX_DETAIL_LENGTH:
         text = text[: MAX_DETAIL_LENGTH - 1] + "\u2026"

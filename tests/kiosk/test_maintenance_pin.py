@@ -112,7 +112,8 @@ def test_no_pin_set_says_how_to_set_one(tmp_path: Path) -> None:
         "",
         "2580\n",
         "scrypt$16384$8$1$not base64!$AAAA\n",
-        "scrypt$1000$8$1$MDEyMzQ1Njc4OWFiY2RlZg==$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n",  # N not 2^k
+        # N must be a power of two.
+        "scrypt$1000$8$1$MDEyMzQ1Njc4OWFiY2RlZg==$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n",
         "bcrypt$x$y$z$a$b\n",
     ],
 )

@@ -13,7 +13,6 @@ from kiosk.config import MaintenanceSettings
 from kiosk.devices import UnavailableDevice
 from kiosk.maintenance import (
     AuditAction,
-    AuditOutcome,
     CommandFailed,
     EntryOutcome,
     MaintenanceSession,
@@ -61,7 +60,9 @@ class Kiosk:
 
     def __init__(self, data_dir: Path, settings: MaintenanceSettings | None = None) -> None:
         self.data_dir = data_dir
-        self.settings = settings or MaintenanceSettings(idle_exit_s=300.0, max_pin_failures=5, lockout_initial_s=60.0)
+        self.settings = settings or MaintenanceSettings(
+            idle_exit_s=300.0, max_pin_failures=5, lockout_initial_s=60.0
+        )
         self.wall = FakeClock(1_700_000_000.0)
         self.mono = FakeClock(5_000.0)
         self.runner = RecordingRunner()
@@ -101,6 +102,12 @@ class Kiosk:
     def close(self) -> None:
         assert self.store is not None
         self.store.close()
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real cost is tested in test_maintenance_pin; here dozens of wrong PINs must stay fast."""
+    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
 
 
 @pytest.fixture
@@ -342,7 +349,10 @@ def test_every_action_lands_in_the_audit_log(kiosk: Kiosk, tmp_path: Path) -> No
 
 def test_a_failing_action_is_audited_with_its_reason_and_raised(kiosk: Kiosk) -> None:
     kiosk.session.enter(PIN)
-    with pytest.raises(OSError, match="stick"), kiosk.session.action(AuditAction.EXPORT, "to /media/usb") as act:
+    with (
+        pytest.raises(OSError, match="stick"),
+        kiosk.session.action(AuditAction.EXPORT, "to /media/usb") as act,
+    ):
         act.detail = "to /media/usb"
         raise OSError(28, "No space left on the stick")
     assert kiosk.audit()[-1] == ("export", "failed", "to /media/usb: [Errno 28] No space left on the stick")

@@ -64,7 +64,7 @@ def test_enqueue_claim_send(outbox: Outbox, clock: FakeClock) -> None:
     outbox.mark_sent(record.record_id, '{"receipt_id": "R1"}')
     stored = outbox.get(record.record_id)
     assert stored.state == "sent" and stored.receipt == '{"receipt_id": "R1"}' and stored.sent_at == clock.now
-    assert stored.blob is None
+    assert stored.blob is None and outbox.read_blob(record.record_id) is None  # the server holds it now
     assert outbox.counts()["sent"] == 1
 
 

@@ -98,7 +98,10 @@ class Screen:
 
     # -- input and time -------------------------------------------------------------------------
     def on_event(self, event: Event) -> bool:
-        """An event from the queue (pen samples, face checks); True when the screen must redraw."""
+        """An event from the queue (pen samples, face checks); True when the screen must redraw.
+
+        A screen whose widgets must be rebuilt for it calls :meth:`changed` as well.
+        """
         return False
 
     def update(self, now: float) -> None:

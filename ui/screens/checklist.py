@@ -70,20 +70,18 @@ def _document(kit, item, lang, tr, cell: pygame.Rect) -> Widget:
     pad = m.px(10)
     inner = cell.inflate(-2 * pad, -2 * pad)
     tag = tr(REQUIRED) if item.required else tr(IF_APPLICABLE)
-    tag_h = kit.text.line_height(m.text_small, True)
-    label_h = inner.height - tag_h
-    note = item.note.get(lang) if item.note else ""
+    line_h = kit.text.line_height(m.text_small, True)
     widgets: list[Widget] = [
-        Label(f"checklist.{item.id}.tag", (inner.x, inner.y, inner.width, tag_h), kit, tag, role="small",
+        Label(f"checklist.{item.id}.tag", (inner.x, inner.y, inner.width, line_h), kit, tag, role="small",
               tone="primary" if item.required else "muted", bold=True),
     ]
-    text = item.label.get(lang)
-    label = Label(f"checklist.{item.id}", (inner.x, inner.y + tag_h, inner.width, label_h), kit, text, role="small",
-                  bold=True)
-    widgets.append(label)
-    if note:
-        used = label.content_height()
-        widgets.append(Label(f"checklist.{item.id}.note", (inner.x, inner.y + tag_h + used, inner.width,
-                                                           max(0, label_h - used)), kit, note, role="small",
-                             tone="muted"))
+    room = max(1, (inner.height - line_h) // line_h)
+    label_lines = kit.text.wrap(item.label.get(lang), m.text_small, inner.width, bold=True)
+    used = min(len(label_lines), room)
+    widgets.append(Label(f"checklist.{item.id}", (inner.x, inner.y + line_h, inner.width, used * line_h), kit,
+                         item.label.get(lang), role="small", bold=True))
+    if item.note and room - used > 0:
+        y = inner.y + line_h + used * line_h
+        widgets.append(Label(f"checklist.{item.id}.note", (inner.x, y, inner.width, (room - used) * line_h), kit,
+                             item.note.get(lang), role="small", tone="muted"))
     return Panel(f"checklist.{item.id}.card", cell, kit, widgets)

@@ -117,6 +117,7 @@ class PhotoScreen(Screen):
         if isinstance(event, PhotoChecked) and self.state in ("live", "countdown"):
             if event.problems != self.problems:
                 self.problems = event.problems
+                self.changed()
                 return True
         return False
 

@@ -115,7 +115,7 @@ class ReceiptScreen(Screen):
         y += small_h + m.px(2)
         code_h = kit.text.line_height(m.text_display, True)
         card.append(Label("receipt.code", (left.x + pad, y, left.width - 2 * pad, code_h), kit, receipt.reference,
-                          role="display", align="center", bold=True))
+                          role="display", align="center", bold=True, shrink=True))
         y += code_h + m.px(6)
         qr_size = min(left.width - 2 * pad, left.bottom - pad - y)
         if qr_size > m.px(60):

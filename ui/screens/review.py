@@ -139,12 +139,10 @@ class ReviewScreen(Screen):
             x = list_area.x + m.px(12) + col * (col_w + m.px(24))
             y = list_area.y + m.px(8) + row * row_h
             cells.append(Label(f"review.{item.field.id}.label", (x, y, col_w, label_h), kit, item.label, role="small",
-                               tone="muted"))
+                               tone="muted", shrink=True))
             value = item.value or tr(EMPTY)
-            size = kit.text.fit_size(value, m.text_body, col_w, bold=True, minimum=m.text_small)
             value_label = Label(f"review.{item.field.id}", (x, y + label_h, col_w, value_h), kit, value,
-                                role="body" if size >= m.text_body else "small", bold=True,
-                                tone="normal" if item.value else "muted")
+                                role="body", bold=True, tone="normal" if item.value else "muted", shrink=True)
             cells.append(value_label)
         widgets: list[Widget] = [Panel("review.answers", list_area, kit, cells)]
         if pages > 1:
@@ -175,7 +173,7 @@ class ReviewScreen(Screen):
     def _side(self, area: pygame.Rect) -> list[Widget]:
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         journey = self.journey
-        consent_h = max(m.px(118), m.touch)
+        consent_h = max(m.px(130), m.touch)
         pictures = pygame.Rect(area.x, area.y, area.width, area.height - consent_h - m.gap)
         widgets: list[Widget] = []
         service = journey.service

@@ -47,8 +47,9 @@ class SignatureScreen(Screen):
             if event.pen_down or self.ink.samples:
                 self.ink.add(event.x, event.y, event.pen_down, t=event.t or None, pressure=event.pressure)
             self.view.journey.touch()  # signing on the pad is activity, though the screen is not touched
-            # Rebuild only when the "Use this signature" button must change; new strokes just redraw.
-            return self.ink.has_ink != had_ink
+            if self.ink.has_ink != had_ink:
+                self.changed()  # "Use this signature" and "Clear" become available
+            return True  # new strokes only need a redraw
         return False
 
     def update(self, now: float) -> None:

@@ -120,7 +120,8 @@ class Button(Widget):
         label = text.render(self.label, size, ink, bold=self.bold)
         if self.detail:
             detail_size = m.text_small
-            lines = text.wrap(self.detail, detail_size, inner.width)[:2]
+            room = max(1, (self.rect.height - label.get_height() - m.px(12)) // text.line_height(detail_size))
+            lines = text.wrap(self.detail, detail_size, inner.width)[:room]
             line_h = text.line_height(detail_size)
             total = label.get_height() + len(lines) * line_h
             y = self.rect.centery - total // 2

@@ -94,11 +94,15 @@ class Checkbox(Widget):
             pygame.draw.lines(surface, p.surface, False, tick, max(3, m.px(4)))
         text_x = box.right + m.px(14)
         width = self.rect.right - m.px(12) - text_x
-        lines = self.kit.text.wrap(self.label, m.text_small, width, bold=True)
-        line_h = self.kit.text.line_height(m.text_small, True)
-        fit = max(1, (self.rect.height - m.px(8)) // line_h)
-        lines = lines[:fit]
+        # The consent must be read whole: a smaller size rather than a cut sentence.
+        size = m.text_small
+        while True:
+            lines = self.kit.text.wrap(self.label, size, width, bold=True)
+            line_h = self.kit.text.line_height(size, True)
+            if len(lines) * line_h <= self.rect.height - m.px(8) or size <= max(10, m.px(11)):
+                break
+            size -= 1
         y = self.rect.centery - len(lines) * line_h // 2
         for line in lines:
-            surface.blit(self.kit.text.render(line, m.text_small, p.text, bold=True), (text_x, y))
+            surface.blit(self.kit.text.render(line, size, p.text, bold=True), (text_x, y))
             y += line_h

@@ -26,6 +26,8 @@ class Label(Widget):
         align: Horizontal alignment.
         valign: Vertical alignment inside ``rect``.
         bold: Heavier weight.
+        shrink: Keep the text on one line, at a smaller size if it does not fit the width (a
+            reference code, a value in a table).
     """
 
     def __init__(
@@ -40,9 +42,11 @@ class Label(Widget):
         align: Literal["left", "center", "right"] = "left",
         valign: Literal["top", "middle", "bottom"] = "top",
         bold: bool = False,
+        shrink: bool = False,
     ) -> None:
         super().__init__(id, rect, kit)
         self.text = text
+        self.shrink = shrink
         self.role = role
         self.tone = tone
         self.align = align
@@ -53,6 +57,12 @@ class Label(Widget):
         return [self.text] if self.text else []
 
     def _size(self) -> int:
+        size = self._role_size()
+        if self.shrink and self.text:
+            return self.kit.text.fit_size(self.text, size, self.rect.width, bold=self.bold)
+        return size
+
+    def _role_size(self) -> int:
         m = self.kit.metrics
         return {
             "title": m.text_title,

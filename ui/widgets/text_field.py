@@ -69,7 +69,8 @@ class TextField(Widget):
     def height_for(cls, kit: Kit) -> int:
         """Height one field needs: label, box and message line."""
         m = kit.metrics
-        return kit.text.line_height(m.text_small) + m.touch + kit.text.line_height(m.text_small) + m.px(4)
+        # Label, box, and two lines for the message or hint (a translated message is often longer).
+        return kit.text.line_height(m.text_small) + m.touch + 2 * kit.text.line_height(m.text_small, True) + m.px(2)
 
     def box(self) -> pygame.Rect:
         """The value box (the part that looks tappable)."""
@@ -130,11 +131,21 @@ class TextField(Widget):
             line_h = text.line_height(m.text_small, True)
             pygame.draw.circle(surface, tone, (self.rect.x + r, y + line_h // 2), r)
             indent = 2 * r + m.px(6)
-            line = text.wrap(self.message, m.text_small, self.rect.width - indent, bold=True)[0]
-            surface.blit(text.render(line, m.text_small, tone, bold=True), (self.rect.x + indent, y))
+            self._lines(surface, self.message, tone, self.rect.x + indent, y, bold=True)
         elif self.hint:
-            line = text.wrap(self.hint, m.text_small, self.rect.width)[0]
-            surface.blit(text.render(line, m.text_small, p.text_muted), (self.rect.x, box.bottom + m.px(2)))
+            self._lines(surface, self.hint, p.text_muted, self.rect.x, box.bottom + m.px(2), bold=False)
+
+    def _lines(self, surface: pygame.Surface, message: str, color, x: int, y: int, *, bold: bool) -> None:
+        """Draw ``message`` wrapped into the room left under the box (usually two lines)."""
+        m, text = self.kit.metrics, self.kit.text
+        line_h = text.line_height(m.text_small, bold)
+        room = max(1, (self.rect.bottom - y) // line_h)
+        lines = text.wrap(message, m.text_small, self.rect.right - x, bold=bold)
+        if len(lines) > room:
+            lines = (*lines[: room - 1], lines[room - 1].rstrip(".,") + "…")
+        for line in lines:
+            surface.blit(text.render(line, m.text_small, color, bold=bold), (x, y))
+            y += line_h
 
     def _draw_mask(self, surface: pygame.Surface, inner: pygame.Rect) -> None:
         """Typed digits over the date pattern: ``17-08-YYYY`` while the year is still missing."""

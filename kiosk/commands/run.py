@@ -1,0 +1,231 @@
+"""``kiosk run``: start the kiosk (the composition root).
+
+Builds everything from the config, in order: devices, outbox, the kiosk's identity, the ingest
+client and sync worker, the registration worker, the power policy, the journey; then hands them to
+the touchscreen UI. This is the one place in ``kiosk/`` allowed to import ``ui`` (and pygame), and
+it does so lazily, inside :func:`run`, so that every other command works on a machine without a
+display.
+
+``--simulate`` runs every device on its simulated backend (the camera shows a real face photo, the
+signature pad is the Topaz emulator on a pty). Without a server key in the config it makes a
+throwaway server key pair under the data directory, so records can be sealed; they then wait in
+the outbox, sealed to a key only this simulator holds.
+
+``--autopilot --screenshots DIR`` walks synthetic citizens through every service headless (set
+``SDL_VIDEODRIVER=dummy``) and saves a PNG of every screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hal.events import EventQueue
+from kiosk.cli import EXIT_OK, add_config_argument
+from kiosk.config import Config, ConfigError, load_config
+from kiosk.devices import Devices, open_devices
+
+log = logging.getLogger(__name__)
+
+#: Where the simulator keeps its throwaway server key (inside the data directory).
+SIMULATOR_SERVER_KEY = "simulator-server.key"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` command."""
+    parser = subparsers.add_parser(
+        "run",
+        help="start the kiosk on the touchscreen",
+        description="Start the kiosk: fullscreen on the device, a window with --windowed.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--simulate", action="store_true", help="use the simulated backend of every device")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of fullscreen (a desktop)")
+    parser.add_argument("--autopilot", action="store_true",
+                        help="walk synthetic citizens through every service, then exit (headless demo)")
+    parser.add_argument("--screenshots", metavar="DIR", help="with --autopilot: save a PNG of every screen here")
+    parser.add_argument("--sizes", default="", metavar="WxH,...",
+                        help="with --autopilot: screen sizes to walk (default: the configured size)")
+    parser.add_argument("--languages", default="id,en", metavar="LANG,...",
+                        help="with --autopilot: languages to walk (default: id,en)")
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class Kiosk:
+    """Everything the UI is handed, and what must be closed when it ends."""
+
+    config: Config
+    events: EventQueue
+    devices: Devices
+    outbox: Any
+    registration: Any
+    sync: Any
+    journey: Any
+    power_policy: Any
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop the workers and close the devices and the outbox; one failure does not stop the rest."""
+        for closer in (
+            lambda: self.sync.stop(),
+            lambda: self.registration.close(),
+            *self.closers,
+            lambda: self.devices.close(),
+            lambda: self.outbox.close(),
+        ):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - closing must reach everything
+                log.exception("closing the kiosk: a step failed")
+
+
+def simulator_config(config: Config) -> Config:
+    """``config`` with simulated devices and, without a server key, a throwaway one under the data dir."""
+    config = config.simulated()
+    if config.server.public_key:
+        return config
+    from kiosk.sealing import generate_server_keypair
+
+    path = config.data_path / SIMULATOR_SERVER_KEY
+    if path.exists():
+        public = path.read_text().split()[0]
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        public, private = generate_server_keypair()
+        # The private half only lets this simulator's own records be opened; kept 0600 all the same.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{public}\n{private}\n")
+        log.info("simulator: made a throwaway server key pair in %s", path)
+    server = msgspec.structs.replace(config.server, public_key=public)
+    return msgspec.structs.replace(config, server=server)
+
+
+def _token(config: Config) -> str:
+    if config.server.token_file:
+        try:
+            return Path(config.server.token_file).expanduser().read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"server.token_file: cannot be read ({exc.strerror})") from None
+    return config.server.token
+
+
+def build_kiosk(config: Config, events: EventQueue | None = None, *, devices: Devices | None = None,
+                clock=None) -> Kiosk:
+    """Make every part of the kiosk from ``config`` (no UI yet).
+
+    Args:
+        config: The (possibly simulated) config.
+        events: The main loop's queue; a new one when None.
+        devices: Devices opened by the caller (tests hand in emulators); opened from the config when None.
+        clock: Monotonic clock for the journey's idle timers (tests inject a fake one).
+    """
+    import time
+
+    from kiosk.journey import Journey
+    from kiosk.outbox import Outbox
+    from kiosk.power_policy import PowerPolicy, ShutdownSequence, journey_activity
+    from kiosk.regions import districts_of
+    from kiosk.registration import Registration
+    from kiosk.sealing import KioskIdentity
+    from kiosk.services import load_services
+    from kiosk.sync import IngestClient, SyncWorker
+
+    events = events or EventQueue()
+    data = config.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    if devices is None:
+        with warnings.catch_warnings(record=True) as fallbacks:
+            warnings.simplefilter("always")
+            devices = open_devices(config, events)
+        for warning in fallbacks:
+            log.warning("%s", warning.message)
+    outbox = Outbox(data / "outbox.db")
+    identity = KioskIdentity.load_or_create(data / "keys")
+    client = IngestClient(
+        config.server.url,
+        _token(config),
+        config.kiosk.id,
+        timeout=config.server.timeout_s,
+        verify_tls=config.server.verify_tls,
+        ca_bundle=config.server.ca_bundle or None,
+    )
+    sync = SyncWorker(outbox, client, settings=config.sync, events=events)
+    registration = Registration(
+        outbox=outbox,
+        identity=identity,
+        server_public_key=config.server.public_key,
+        kiosk_id=config.kiosk.id,
+        events=events,
+        wake_sync=sync.wake,
+    )
+    journey = Journey(
+        load_services(config.kiosk.services_dir),
+        districts=districts_of(config.kiosk.regency),
+        idle_warning_s=config.ui.idle_warning_s,
+        idle_reset_s=config.ui.idle_reset_s,
+        default_language=config.kiosk.language,
+        clock=clock or time.monotonic,
+    )
+    power = devices.power
+    policy = PowerPolicy(
+        config.power,
+        shutdown=ShutdownSequence(
+            config.power.shutdown_command,
+            saves=registration,
+            sync=sync,
+            databases={"outbox": outbox},
+            power=power if hasattr(power, "cut_power_after_halt") else None,
+        ),
+        reading=power.reading if hasattr(power, "reading") else None,
+        activity=lambda: journey_activity(journey),
+        cancel_session=journey.cancel,
+        clock=clock or time.monotonic,
+    )
+    return Kiosk(config, events, devices, outbox, registration, sync, journey, policy)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the kiosk and run until it is stopped."""
+    config = load_config(args.config)
+    if args.simulate:
+        config = simulator_config(config)
+    if args.windowed or args.autopilot:
+        config = msgspec.structs.replace(config, ui=msgspec.structs.replace(config.ui, fullscreen=False))
+    if args.screenshots and not args.autopilot:
+        raise ConfigError("--screenshots needs --autopilot")
+    # The composition root is the one place in kiosk/ that imports the UI, and only here, lazily.
+    from ui.kiosk_app import run_kiosk
+
+    kiosk = build_kiosk(config)
+    try:
+        return run_kiosk(
+            kiosk,
+            autopilot=args.autopilot,
+            screenshots=Path(args.screenshots) if args.screenshots else None,
+            sizes=_sizes(args.sizes),
+            languages=tuple(code for code in args.languages.split(",") if code),
+        ) or EXIT_OK
+    finally:
+        kiosk.close()
+
+
+def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+    sizes = []
+    for part in filter(None, text.split(",")):
+        try:
+            width, height = (int(n) for n in part.lower().split("x"))
+        except ValueError:
+            raise ConfigError(f"--sizes {part}: write sizes as WIDTHxHEIGHT, e.g. 800x480") from None
+        if not (320 <= width <= 7680 and 240 <= height <= 4320):
+            raise ConfigError(f"--sizes {part}: out of range")
+        sizes.append((width, height))
+    return tuple(sizes)

@@ -1,0 +1,135 @@
+"""Putting the UI together for ``kiosk run``: display, theme, fonts, the journey view, the loop.
+
+Called by :mod:`kiosk.commands.run` (the composition root) with the kiosk's parts already built.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from hal.events import DeviceHealthChanged, MainsLost, MainsRestored
+from kiosk.events import SyncStatusChanged
+from kiosk.watchdog import Watchdog
+from ui.app import App, open_display
+from ui.journey_view import JourneyView
+from ui.status import KioskStatus
+from ui.text import TextRenderer, find_fonts
+
+log = logging.getLogger(__name__)
+
+
+def make_view(kiosk: Any, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:
+    """The journey view over the kiosk's parts."""
+    config = kiosk.config
+    devices = dict(kiosk.devices)
+    status = KioskStatus(devices, power_policy=kiosk.power_policy,
+                         session_reserve_percent=config.power.session_reserve_percent)
+    return JourneyView(
+        kiosk.journey,
+        status=status,
+        text=text or TextRenderer(find_fonts(config.ui.font)),
+        clock=clock,
+        devices=devices,
+        registration=kiosk.registration,
+        kiosk_id=config.kiosk.id,
+        high_contrast=config.ui.high_contrast,
+        events=kiosk.events,
+    )
+
+
+def run_kiosk(
+    kiosk: Any,
+    *,
+    autopilot: bool = False,
+    screenshots: Path | None = None,
+    sizes: Sequence[tuple[int, int]] = (),
+    languages: Sequence[str] = ("id", "en"),
+) -> int:
+    """Show the kiosk until it is stopped (or, with ``autopilot``, until every citizen is through)."""
+    config = kiosk.config
+    size = tuple(config.ui.size)
+    clock = time.monotonic
+    if autopilot:
+        from ui.pilot import FakeClock
+
+        # The autopilot moves time itself (countdowns, the idle warning) instead of waiting.
+        clock = FakeClock()
+        kiosk.journey._clock = clock  # noqa: SLF001 - the journey was built before the clock was chosen
+    open_display(sizes[0] if sizes else size, fullscreen=config.ui.fullscreen)
+    watchdog = Watchdog.from_environment()
+    view = make_view(kiosk, clock=clock)
+    app = App(
+        view,
+        kiosk.events,
+        clock=clock,
+        heartbeat=watchdog.tick,
+        max_sleep_s=watchdog.wait_timeout(5.0) or 5.0,
+        quit_on_close=not config.ui.fullscreen,
+    )
+    view.attach(app)
+    kiosk.sync.start()
+    try:
+        if autopilot:
+            return walk_everything(app, view, kiosk, clock, screenshots, sizes or (size,), languages)
+        app.draw()
+        watchdog.ready("serving")
+        app.run()
+        return 0
+    finally:
+        watchdog.stopping("stopping")
+        pygame.display.quit()
+
+
+def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> int:
+    """Walk a synthetic citizen through every service, at every size, in every language."""
+    from ui.autopilot import Autopilot, today
+    from ui.citizens import citizen_values
+    from ui.pilot import Pilot
+
+    journey = kiosk.journey
+    count = 0
+    for width, height in sizes:
+        pygame.display.set_mode((width, height))
+        for language in languages:
+            folder = screenshots / f"{width}x{height}" / language if screenshots else None
+            pilot = Pilot(app, clock)
+            pilot_run = Autopilot(pilot, view, shots=folder)
+            for index, service in enumerate(journey.catalog):
+                values = citizen_values(service, journey.districts, today=today(), seed=index + 1)
+                # The first service shows every screen; the others only what differs between services.
+                pilot_run.only = None if index == 0 else {"checklist", "identity", "details", "review", "receipt"}
+                reference = pilot_run.register(service.id, language, values, shoot_editors=index == 0)
+                count += 1
+                log.info("autopilot: %s (%s, %dx%d) saved as %s", service.id, language, width, height, reference)
+            pilot_run.only = None
+            _degraded_and_idle(pilot_run, pilot, kiosk, journey)
+    log.info("autopilot: %d registrations saved", count)
+    return 0
+
+
+def _degraded_and_idle(autopilot, pilot, kiosk, journey) -> None:
+    """Screens that need a situation: a broken device, the network down, the idle warning."""
+    events = kiosk.events
+    events.post(DeviceHealthChanged(device="printer", status="failed", detail="autopilot: printer switched off"))
+    events.post(DeviceHealthChanged(device="camera", status="failed", detail="autopilot: camera switched off"))
+    events.post(SyncStatusChanged(state="waiting", pending=3, dead=0, detail="autopilot: network down"))
+    events.post(MainsLost())
+    pilot.settle()
+    autopilot.shot("welcome-degraded")
+    pilot.tap("welcome.start")
+    pilot.tap(f"language.{journey.language}")
+    autopilot.shot("service-degraded")
+    pilot.advance(journey.idle_warning_s + 1)
+    autopilot.shot("idle-warning")
+    pilot.advance(journey.idle_reset_s + 1)
+    autopilot.shot("welcome-after-idle")
+    for device in ("printer", "camera"):
+        events.post(DeviceHealthChanged(device=device, status="ok", detail=""))
+    events.post(MainsRestored())
+    pilot.settle()
