@@ -24,8 +24,14 @@ worker was posting it stays sent, and the worker's later ``mark_sent`` / ``mark_
 On open: the file is checked (``PRAGMA integrity_check``; a damaged file is moved aside, never deleted, and
 :class:`OutboxError` says where it went), numbered migrations bring the schema up to date (each in its own
 transaction, recorded in ``schema_migrations``), and rows left in ``sending`` by a crash go back to
-``pending``. Storage problems (disk full, read-only, I/O error) come out as :class:`OutboxFull` /
-:class:`OutboxError` with a message a technician understands, and the database stays as it was.
+``pending``. "Left by a crash" is decided exactly, not guessed: each open :class:`Outbox` holds an exclusive
+``flock`` on its own file in ``<outbox>.owners/`` for as long as it lives and stamps the rows it claims with
+that file's token; the kernel drops the lock when the process dies (SIGKILL and power cuts included). So a
+``kiosk outbox status`` run while the kiosk is sending never takes a record away from the live sender, and
+:meth:`Outbox.recover_interrupted` is safe to call at any time.
+
+Storage problems (disk full, read-only, I/O error) come out as :class:`OutboxFull` / :class:`OutboxError` with
+a message a technician understands, and the database stays as it was.
 
 An :class:`Outbox` is safe to share between threads (one connection behind a lock); other processes (the
 ``kiosk outbox`` commands while the kiosk runs) may open the same file at the same time.
@@ -35,11 +41,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
+import fcntl
 import logging
+import os
+import re
 import shutil
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +60,9 @@ import sqlite_utils
 from kiosk.sealing import BLOB_MAGIC, SealedRecord
 
 log = logging.getLogger(__name__)
+
+#: The outbox's file name inside the data directory: ``<data_dir>/outbox.sqlite3``.
+OUTBOX_FILENAME = "outbox.sqlite3"
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 #: Every state, in the order status screens list them.
@@ -72,6 +86,13 @@ class OutboxError(Exception):
 
 class OutboxFull(OutboxError, OSError):
     """The kiosk's storage (or the outbox's size limit) is full: the record was not saved."""
+
+
+class OutboxDamaged(OutboxError):
+    """The database file is damaged; it is moved aside (kept for recovery) when the outbox is next opened."""
+
+    #: What SQLite found wrong.
+    problem: str = ""
 
 
 class OutboxStateError(OutboxError, LookupError):
@@ -127,7 +148,8 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 size INTEGER NOT NULL,
                 sha256 TEXT NOT NULL,
                 receipt TEXT,
-                sent_at REAL
+                sent_at REAL,
+                claimed_by TEXT
             )""",
             """CREATE TABLE outbox_blobs (
                 seq INTEGER PRIMARY KEY REFERENCES outbox (seq) ON DELETE CASCADE,
@@ -178,10 +200,9 @@ class Outbox:
         existed = self.path.exists()
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._owner = _OwnerLock(self.path.with_name(self.path.name + ".owners"))
         except OSError as exc:
-            raise OutboxError(
-                f"the kiosk's storage cannot be written: cannot create {self.path.parent} ({exc.strerror})"
-            ) from None
+            raise _os_storage_error(exc, self.path.parent) from None
         try:
             self._db = self._connect()
             if existed:
@@ -192,8 +213,9 @@ class Outbox:
             recovered = self.recover_interrupted()
         except (sqlite3.DatabaseError, OutboxError) as exc:
             self._close_quietly()
+            self._owner.release()
             if _is_corruption(exc):
-                raise OutboxError(self._move_aside(str(exc))) from None
+                raise OutboxDamaged(self._move_aside(getattr(exc, "problem", str(exc)))) from None
             if isinstance(exc, OutboxError):
                 raise
             raise _storage_error(exc, "opening the outbox", self.path) from None
@@ -208,8 +230,8 @@ class Outbox:
 
     def _connect(self) -> sqlite_utils.Database:
         """A connection with the pragmas every connection must have (they are per connection)."""
-        # isolation_level=None: each statement is its own transaction unless inside db.atomic(); the
-        # enqueue INSERT then commits by itself, with no extra BEGIN/COMMIT round trips.
+        # isolation_level=None: no implicit transactions from Python's sqlite3 module; a statement is its own
+        # transaction unless inside db.atomic() or an explicit BEGIN, so every transaction is visible here.
         conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
@@ -357,10 +379,10 @@ class Outbox:
         """
         with self._storage("taking the next record to send") as db, db.atomic():
             rows = db.execute(
-                f"UPDATE outbox SET state = 'sending' WHERE seq = ("
+                f"UPDATE outbox SET state = 'sending', claimed_by = ? WHERE seq = ("
                 f"  SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT 1"
                 f") AND state = 'pending' RETURNING {_ITEM_COLUMNS}, seq",
-                (self._clock() if due_only else float("inf"),),
+                (self._owner.token, self._clock() if due_only else float("inf")),
             ).fetchall()  # fetch to the end: the statement must finish before COMMIT
             if not rows:
                 return None
@@ -458,9 +480,30 @@ class Outbox:
         return len(rows)
 
     def recover_interrupted(self) -> int:
-        """Rows left in ``sending`` (a crash or power cut mid-send) -> ``pending``; returns how many."""
+        """Rows left in ``sending`` by a process that is gone (crash, power cut) -> ``pending``.
+
+        Rows claimed by a live :class:`Outbox` (this one, or one in another process) are left alone, so this
+        is safe to call at any time, e.g. at the start of each sync pass.
+
+        Returns:
+            How many rows went back to pending.
+        """
         with self._storage("recovering interrupted sends") as db:
-            return db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'").rowcount
+            claimers = [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT claimed_by FROM outbox WHERE state = 'sending'"
+                ).fetchall()
+            ]
+            recovered = 0
+            for token in claimers:
+                if token is None or not self._owner.is_alive(token):
+                    recovered += db.execute(
+                        "UPDATE outbox SET state = 'pending', claimed_by = NULL "
+                        "WHERE state = 'sending' AND claimed_by IS ?",
+                        (token,),
+                    ).rowcount
+            return recovered
 
     # -- looking -----------------------------------------------------------------------------------------
 
@@ -552,12 +595,18 @@ class Outbox:
             return db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """Close the database (idempotent). Records this outbox was sending go back to pending for others."""
         with self._lock:
             if self._db is not None:
                 with contextlib.suppress(sqlite3.Error):
+                    self._db.execute(
+                        "UPDATE outbox SET state = 'pending', claimed_by = NULL "
+                        "WHERE state = 'sending' AND claimed_by = ?",
+                        (self._owner.token,),
+                    )
                     self._db.execute("PRAGMA optimize")
                 self._close_quietly()
+                self._owner.release()
 
     def __enter__(self) -> Outbox:
         return self
@@ -601,6 +650,95 @@ class Outbox:
         raise OutboxStateError(f"record {record_id} is {row[0]}, not {' or '.join(old_states)}")
 
 
+class _OwnerLock:
+    """Proof that an :class:`Outbox` is alive: an exclusive ``flock`` on its own token file.
+
+    The kernel releases a flock when its process dies, however it dies, so "the lock on token T can be taken"
+    means "the outbox that claimed rows as T is gone". The file is locked under a temporary name and then
+    renamed into place, so nobody can find a token file that is not locked yet.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.token = uuid.uuid4().hex
+        directory.mkdir(mode=0o700, exist_ok=True)
+        temporary = directory / f".{self.token}.tmp"
+        self._fd: int | None = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            os.rename(temporary, self._path(self.token))
+        except BaseException:
+            os.close(self._fd)
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove the files of owners that died (their rows are told apart by token, not by file)."""
+        for path in self.directory.iterdir():
+            if path.name in (f"{self.token}.lock", f".{self.token}.tmp"):
+                continue
+            try:
+                # A temporary file may belong to an outbox being opened right now, between its creation
+                # and its lock: only old ones are left over from a crash.
+                if path.suffix == ".tmp" and time.time() - path.stat().st_mtime < 60:
+                    continue
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                path.unlink()
+            except OSError:
+                pass  # alive (lock held), or already gone
+            finally:
+                os.close(fd)
+
+    def _path(self, token: str) -> Path:
+        return self.directory / f"{token}.lock"
+
+    def is_alive(self, token: str) -> bool:
+        """Whether the outbox that holds ``token`` still lives (a dead one's file is removed)."""
+        if token == self.token:
+            return self._fd is not None
+        if not re.fullmatch(r"[0-9a-f]{32}", token):
+            return False
+        try:
+            fd = os.open(self._path(token), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True  # cannot tell (e.g. read-only): do not take records from a possibly live sender
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        with contextlib.suppress(OSError):
+            self._path(token).unlink()  # we hold the dead owner's lock: nobody else is using the file
+        os.close(fd)
+        return False
+
+    def release(self) -> None:
+        """Remove the token file and drop the lock (idempotent)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self._path(self.token).unlink()
+            os.close(self._fd)
+            self._fd = None
+
+
+def _os_storage_error(exc: OSError, directory: Path) -> OutboxError:
+    """An outbox error for a file-system call that failed while opening the outbox."""
+    what = f"cannot create {exc.filename or directory} ({exc.strerror})"
+    if exc.errno == errno.ENOSPC:
+        return OutboxFull(f"the kiosk's storage is full: {what}; free space on the data partition")
+    return OutboxError(
+        f"the kiosk's storage cannot be written: {what}; check that {directory} is mounted read-write and "
+        "belongs to the kiosk user"
+    )
+
+
 def _item(row: Sequence, blob: bytes | None = None) -> OutboxItem:
     return OutboxItem(*row[:9], blob=blob, created_at=row[9], receipt=row[10], sent_at=row[11])
 
@@ -617,6 +755,8 @@ def _free_bytes(directory: Path) -> int:
 
 
 def _is_corruption(exc: BaseException) -> bool:
+    if isinstance(exc, OutboxDamaged):
+        return True
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
         name = getattr(exc, "sqlite_errorname", "") or ""
         # integrity_check problems are raised as plain DatabaseError without an error name.
@@ -646,10 +786,12 @@ def _storage_error(exc: sqlite3.Error, action: str, path: Path) -> OutboxError:
             "failing"
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return OutboxError(
+        damaged = OutboxDamaged(
             f"the outbox database {path} is damaged: {action} failed ({exc}); restart the kiosk: the damaged "
             "file is then moved aside and kept for recovery"
         )
+        damaged.problem = str(exc)
+        return damaged
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return OutboxError(f"the outbox is busy in another process: {action} failed ({exc}); try again")
     return OutboxError(f"{action} failed: {exc}")

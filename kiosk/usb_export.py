@@ -232,7 +232,8 @@ def export_bundle(
         raise
     with contextlib.suppress(OutboxError):
         outbox.set_meta(
-            META_LAST_EXPORT, json.dumps({"at": _rfc3339(now), "file": str(final), "records": len(entries)})
+            META_LAST_EXPORT,
+            json.dumps({"at": _rfc3339(now), "file": str(final.absolute()), "records": len(entries)}),
         )
     log.info("exported %d record(s) to %s", len(entries), final)
     return final

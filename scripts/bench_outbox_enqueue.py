@@ -18,7 +18,9 @@ there decides the ratio. The figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -67,6 +69,84 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+def measure(
+    *, rounds: int = 200, warmup: int = 10, photo_kb: int = 200, directory: Path | None = None
+) -> dict[str, float | int | str]:
+    """Run the benchmark and return its figures (durations in seconds).
+
+    Args:
+        rounds: measured rounds; each seals and enqueues one record and makes one bare INSERT.
+        warmup: unmeasured rounds first.
+        photo_kb: size of the (random, incompressible) photo in KB.
+        directory: where to put the temporary databases (default: the system temp directory); removed after.
+
+    Returns:
+        ``rounds``, ``blob_bytes``, ``directory``, and for ``enqueue`` (seal + insert + commit), ``seal``
+        (seal_record), ``insert`` (Outbox.enqueue) and ``bare`` (sqlite3 INSERT): ``<name>_p50_s``,
+        ``<name>_p99_s`` and ``<name>_mean_s``; then ``ratio_p50`` / ``ratio_p99`` (enqueue / bare) and
+        ``insert_ratio_p50`` (Outbox.enqueue / bare).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="bench-outbox-", dir=directory))
+    try:
+        return _measure(workdir, rounds=rounds, warmup=warmup, photo_kb=photo_kb)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _measure(workdir: Path, *, rounds: int, warmup: int, photo_kb: int) -> dict[str, float | int | str]:
+    identity = KioskIdentity.load_or_create(workdir / "keys")
+    server_public, _ = generate_server_keypair()
+    photo = os.urandom(photo_kb * 1024)  # random bytes: as incompressible as a JPEG
+    signature_png = os.urandom(6 * 1024)
+    outbox = Outbox(workdir / "outbox.sqlite3")
+    bare = sqlite3.connect(workdir / "bare.sqlite3", isolation_level=None)
+    bare.execute("PRAGMA journal_mode = WAL")
+    bare.execute("PRAGMA synchronous = FULL")
+    bare.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+
+    timings: dict[str, list[float]] = {"enqueue": [], "seal": [], "insert": [], "bare": []}
+    blob_bytes = 0
+    perf = time.perf_counter
+    try:
+        for round_no in range(warmup + rounds):
+            record = make_record(photo, signature_png)
+
+            start = perf()
+            sealed = seal_record(record, identity, server_public)
+            sealed_at = perf()
+            outbox.enqueue(sealed)
+            done = perf()
+
+            # Interleaved with the enqueue, so both see the same disk and CPU conditions.
+            start_bare = perf()
+            bare.execute("INSERT INTO records (blob) VALUES (?)", (sealed.blob,))
+            done_bare = perf()
+
+            if round_no >= warmup:
+                timings["enqueue"].append(done - start)
+                timings["seal"].append(sealed_at - start)
+                timings["insert"].append(done - sealed_at)
+                timings["bare"].append(done_bare - start_bare)
+                blob_bytes = len(sealed.blob)
+    finally:
+        outbox.close()
+        bare.close()
+
+    figures: dict[str, float | int | str] = {
+        "rounds": rounds,
+        "blob_bytes": blob_bytes,
+        "directory": str(workdir),
+    }
+    for name, values in timings.items():
+        figures[f"{name}_p50_s"] = percentile(values, 0.50)
+        figures[f"{name}_p99_s"] = percentile(values, 0.99)
+        figures[f"{name}_mean_s"] = statistics.fmean(values)
+    figures["ratio_p50"] = figures["enqueue_p50_s"] / figures["bare_p50_s"]
+    figures["ratio_p99"] = figures["enqueue_p99_s"] / figures["bare_p99_s"]
+    figures["insert_ratio_p50"] = figures["insert_p50_s"] / figures["bare_p50_s"]
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=200, help="measured rounds (default 200)")
@@ -75,77 +155,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dir", type=Path, default=None, help="where to put the databases (default: a temp dir)"
     )
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON"
+    )
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-outbox-", dir=args.dir))
-    identity = KioskIdentity.load_or_create(workdir / "keys")
-    server_public, _ = generate_server_keypair()
-    photo = os.urandom(args.photo_kb * 1024)  # random bytes: as incompressible as a JPEG
-    signature_png = os.urandom(6 * 1024)
-    outbox = Outbox(workdir / "outbox.sqlite3")
+    figures = measure(rounds=args.rounds, warmup=args.warmup, photo_kb=args.photo_kb, directory=args.dir)
 
-    bare = sqlite3.connect(workdir / "bare.sqlite3", isolation_level=None)
-    bare.execute("PRAGMA journal_mode = WAL")
-    bare.execute("PRAGMA synchronous = FULL")
-    bare.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
-
-    enqueue_s: list[float] = []
-    seal_s: list[float] = []
-    insert_s: list[float] = []
-    bare_s: list[float] = []
-    blob_size = 0
-    perf = time.perf_counter
-    for round_no in range(args.warmup + args.rounds):
-        record = make_record(photo, signature_png)
-
-        start = perf()
-        sealed = seal_record(record, identity, server_public)
-        sealed_at = perf()
-        outbox.enqueue(sealed)
-        done = perf()
-
-        start_bare = perf()
-        bare.execute("INSERT INTO records (blob) VALUES (?)", (sealed.blob,))
-        done_bare = perf()
-
-        if round_no >= args.warmup:
-            enqueue_s.append(done - start)
-            seal_s.append(sealed_at - start)
-            insert_s.append(done - sealed_at)
-            bare_s.append(done_bare - start_bare)
-            blob_size = len(sealed.blob)
-
-    outbox.close()
-    bare.close()
-
-    def row(name: str, values: list[float]) -> str:
+    def row(label: str, name: str) -> str:
         return (
-            f"  {name:<34} p50 {percentile(values, 0.50) * 1000:8.3f} ms   "
-            f"p99 {percentile(values, 0.99) * 1000:8.3f} ms   mean {statistics.fmean(values) * 1000:8.3f} ms"
+            f"  {label:<34} p50 {figures[f'{name}_p50_s'] * 1000:8.3f} ms   "
+            f"p99 {figures[f'{name}_p99_s'] * 1000:8.3f} ms   mean {figures[f'{name}_mean_s'] * 1000:8.3f} ms"
         )
 
-    print(f"outbox enqueue benchmark: {args.rounds} rounds (+{args.warmup} warm-up), in {workdir}")
-    print(f"  record: {args.photo_kb} KB photo -> sealed blob of {blob_size / 1024:.0f} KB")
-    print(row("enqueue (seal + insert + commit)", enqueue_s))
-    print(row("  of which seal_record", seal_s))
-    print(row("  of which Outbox.enqueue", insert_s))
-    print(row("bare sqlite3 INSERT (WAL, FULL)", bare_s))
-    ratio50 = percentile(enqueue_s, 0.50) / percentile(bare_s, 0.50)
-    ratio99 = percentile(enqueue_s, 0.99) / percentile(bare_s, 0.99)
-    verdict = "meets" if ratio50 <= 1.3 else "misses"
     print(
-        f"  ratio enqueue / bare: p50 {ratio50:.2f}   p99 {ratio99:.2f}   ({verdict} the target p50 <= 1.3)"
+        f"outbox enqueue benchmark: {args.rounds} rounds (+{args.warmup} warm-up), in {figures['directory']}"
+    )
+    print(f"  record: {args.photo_kb} KB photo -> sealed blob of {figures['blob_bytes'] / 1024:.0f} KB")
+    print(row("enqueue (seal + insert + commit)", "enqueue"))
+    print(row("  of which seal_record", "seal"))
+    print(row("  of which Outbox.enqueue", "insert"))
+    print(row("bare sqlite3 INSERT (WAL, FULL)", "bare"))
+    verdict = "meets" if figures["ratio_p50"] <= 1.3 else "misses"
+    print(
+        f"  ratio enqueue / bare: p50 {figures['ratio_p50']:.2f}   p99 {figures['ratio_p99']:.2f}   "
+        f"({verdict} the target p50 <= 1.3)"
     )
     print(
-        f"  Outbox.enqueue alone / bare: p50 "
-        f"{percentile(insert_s, 0.50) / percentile(bare_s, 0.50):.2f} (the storage part without sealing)"
+        f"  Outbox.enqueue alone / bare: p50 {figures['insert_ratio_p50']:.2f}"
+        " (the storage part without sealing)"
     )
-    for path in workdir.rglob("*"):
-        if path.is_file():
-            path.unlink()
-    for path in sorted(workdir.rglob("*"), reverse=True):
-        path.rmdir()
-    workdir.rmdir()
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

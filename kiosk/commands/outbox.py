@@ -29,6 +29,7 @@ from kiosk.outbox import (
     META_LAST_ACK,
     META_LAST_EXPORT,
     META_LAST_SYNC,
+    OUTBOX_FILENAME,
     PENDING,
     SENDING,
     STATES,
@@ -38,13 +39,10 @@ from kiosk.outbox import (
 )
 from kiosk.sealing import IdentityError, KioskIdentity
 
-#: The outbox file inside the data directory.
-OUTBOX_FILE = "outbox.sqlite3"
-
 
 def outbox_path(config: Config) -> Path:
     """Where the kiosk configured by ``config`` keeps its outbox."""
-    return config.data_path / OUTBOX_FILE
+    return config.data_path / OUTBOX_FILENAME
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
 
-from kiosk.outbox import MIGRATIONS, Outbox, OutboxError, OutboxStateError
+from kiosk.outbox import MIGRATIONS, Outbox, OutboxDamaged, OutboxError, OutboxStateError
 from kiosk.sealing import BLOB_MAGIC, SealedRecord
 
 
@@ -211,21 +213,92 @@ def test_two_processes_claiming_through_two_connections(tmp_path: Path, clock: F
         b.close()
 
 
-def test_rows_left_sending_go_back_to_pending_on_open(tmp_path: Path, clock: FakeClock) -> None:
+CLAIM_AND_HANG = """
+import sys
+from kiosk.outbox import Outbox
+outbox = Outbox(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    print(outbox.claim_next().record_id, flush=True)
+print("claimed", flush=True)
+sys.stdin.read()  # hang until killed
+"""
+
+
+def claim_in_child(path: Path, count: int) -> tuple[subprocess.Popen, list[str]]:
+    """A child process that claims ``count`` records and then hangs, holding them."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLAIM_AND_HANG, str(path), str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    claimed = []
+    for line in child.stdout:
+        if line.strip() == "claimed":
+            return child, claimed
+        claimed.append(line.strip())
+    raise AssertionError(f"child ended early with {child.wait()}")
+
+
+def test_rows_of_a_killed_sender_go_back_to_pending(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path, clock=clock) as box:
+        for _ in range(3):
+            box.enqueue(sealed())
+    child, claimed = claim_in_child(path, 2)
+    try:
+        # While the sender lives, neither opening the outbox nor asking for recovery takes its records.
+        with Outbox(path, clock=clock) as box:
+            assert box.counts()["sending"] == 2
+            assert box.recover_interrupted() == 0
+            child.kill()  # SIGKILL: no clean-up runs in the child
+            child.wait()
+            assert box.recover_interrupted() == 2
+            assert box.counts() == {"pending": 3, "sending": 0, "sent": 0, "dead": 0}
+            assert box.claim_next().record_id == claimed[0]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    # The dead sender's token file was cleaned up; only live outboxes keep one.
+    assert list(path.with_name(path.name + ".owners").glob("*.lock")) == []
+
+
+def test_reopening_after_a_crash_recovers(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path, clock=clock) as box:
+        box.enqueue(sealed())
+    child, _ = claim_in_child(path, 1)
+    child.kill()
+    child.wait()
+    with Outbox(path, clock=clock) as box:
+        assert box.counts() == {"pending": 1, "sending": 0, "sent": 0, "dead": 0}
+        owners = list(path.with_name(path.name + ".owners").iterdir())
+        assert len(owners) == 1  # only this outbox's own token file is left
+
+
+def test_a_live_outbox_keeps_its_own_claims(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    sender, other = Outbox(path, clock=clock), Outbox(path, clock=clock)
+    try:
+        sender.enqueue(sealed())
+        item = sender.claim_next()
+        assert sender.recover_interrupted() == 0 and other.recover_interrupted() == 0
+        assert Outbox(path, clock=clock).counts()["sending"] == 1  # opening does not take it either
+        sender.mark_sent(item.record_id, "{}")
+    finally:
+        sender.close()
+        other.close()
+
+
+def test_closing_returns_unfinished_claims(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "outbox.sqlite3"
     box = Outbox(path, clock=clock)
-    for _ in range(3):
-        box.enqueue(sealed())
+    box.enqueue(sealed())
     box.claim_next()
-    box.claim_next()
-    box.close()  # as if the kiosk died mid-send
-    box = Outbox(path, clock=clock)
-    try:
-        assert box.counts() == {"pending": 3, "sending": 0, "sent": 0, "dead": 0}
-        box.claim_next()
-        assert box.recover_interrupted() == 1
-    finally:
-        box.close()
+    box.close()
+    with Outbox(path, clock=clock) as again:
+        assert again.counts()["pending"] == 1
 
 
 def test_purge_sent_after_retention(outbox: Outbox, clock: FakeClock, caplog) -> None:
@@ -329,6 +402,20 @@ def test_corrupted_pages_are_found_by_the_integrity_check(tmp_path: Path) -> Non
     with pytest.raises(OutboxError, match="damaged"):
         Outbox(path)
     assert list(tmp_path.glob("outbox.sqlite3.damaged-*"))
+
+
+def test_damaged_schema_page_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path) as box:
+        box.enqueue(sealed())
+    data = bytearray(path.read_bytes())
+    data[100:140] = b"\xff" * 40  # the b-tree header of the schema table, on page 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(OutboxDamaged, match="damaged.*moved aside to"):
+        Outbox(path)
+    assert list(tmp_path.glob("outbox.sqlite3.damaged-*"))
+    with Outbox(path) as fresh:
+        assert fresh.counts()["pending"] == 0
 
 
 def test_closed_outbox_says_so(tmp_path: Path) -> None:

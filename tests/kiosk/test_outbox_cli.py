@@ -202,3 +202,15 @@ def test_damaged_outbox_is_reported_in_one_line(kiosk: Kiosk, capsys) -> None:
     kiosk.data.joinpath("outbox.sqlite3").write_bytes(b"garbage" * 1000)
     status, _, err = kiosk.run(capsys, "outbox", "status")
     assert status == 1 and "damaged" in err and "moved aside" in err and "Traceback" not in err
+
+
+def test_every_outbox_subcommand_is_documented(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["outbox", "--help"])
+    text = capsys.readouterr().out
+    for name in ("status", "list", "sync", "retry", "export", "ack"):
+        assert name in text
+        with pytest.raises(SystemExit) as exit_info:
+            main(["outbox", name, "--help"])
+        assert exit_info.value.code == 0
+        assert "--config" in capsys.readouterr().out

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.records import Consent, Record
+from kiosk.records import Consent, Record, canonical_json
 from kiosk.sealing import (
     BLOB_MAGIC,
+    RECORD_SIGNATURE_CONTEXT,
     BoxUnreadable,
     IdentityError,
     KioskIdentity,
@@ -89,6 +90,18 @@ def test_tampered_blob_is_rejected(identity: KioskIdentity, server_keys, positio
         open_sealed_record(bytes(blob), server_keys[1], identity.verify_key_b64)
 
 
+def test_a_signature_over_the_bare_record_is_not_accepted(identity: KioskIdentity, server_keys) -> None:
+    """Only the context-tagged digest counts: a kiosk signature made for another purpose does not verify."""
+    import nacl.public
+
+    record = make_record()
+    payload = canonical_json(record)
+    box = nacl.public.SealedBox(nacl.public.PublicKey(base64.b64decode(server_keys[0])))
+    blob = BLOB_MAGIC + box.encrypt(identity.sign(payload) + payload)
+    with pytest.raises(SignatureMismatch):
+        open_sealed_record(blob, server_keys[1], identity.verify_key_b64)
+
+
 @pytest.mark.parametrize("blob", [b"", b"DKR1", b"DKR1" + b"\x00" * 100, b"PK\x03\x04 not a record"])
 def test_garbage_blobs_are_rejected(server_keys, identity: KioskIdentity, blob: bytes) -> None:
     with pytest.raises(BoxUnreadable):
@@ -107,7 +120,8 @@ def test_box_with_valid_signature_over_garbage_is_rejected(identity: KioskIdenti
 
     payload = b'{"not": "a record"}'
     box = nacl.public.SealedBox(nacl.public.PublicKey(base64.b64decode(server_keys[0])))
-    blob = BLOB_MAGIC + box.encrypt(identity.sign_prehashed(payload) + payload)
+    signature = identity.sign(RECORD_SIGNATURE_CONTEXT + hashlib.sha512(payload).digest())
+    blob = BLOB_MAGIC + box.encrypt(signature + payload)
     with pytest.raises(SignatureMismatch, match="malformed"):
         open_sealed_record(blob, server_keys[1], identity.verify_key_b64)
 
