@@ -101,7 +101,8 @@ class UiSettings(Settings):
 class PowerPolicySettings(PowerSettings):
     """``[power]``: the UPS HAT (see :class:`hal.settings.PowerSettings`) and what to do on battery."""
 
-    #: Battery charge a whole citizen session needs; below it no new session starts on battery.
+    #: Battery charge a whole citizen session uses: on battery, a new session starts only while the charge
+    #: is at least ``low_battery_percent`` (where the shutdown begins) plus this.
     session_reserve_percent: Annotated[float, msgspec.Meta(ge=0, le=100)] = 10.0
     #: Time the citizen in front gets to finish once the battery is low.
     finish_grace_s: Seconds = 120.0

@@ -17,15 +17,18 @@ What it does:
   shutdown begins) by at least ``session_reserve_percent`` (what one session uses). With an unknown charge (no
   fuel gauge) sessions go on: the battery-low event, or the HAT itself, still protects the data.
 - **Battery low** (or the HAT's button): no new session; the citizen in front is told and may finish or
-  cancel within ``finish_grace_s``. As soon as nobody is in a session (or the time is up and the session is
-  cancelled, never in the middle of saving a record), the shutdown sequence runs once.
+  cancel within ``finish_grace_s``. As soon as nobody is in a session, or the time is up and the session is
+  cancelled, the shutdown sequence runs once. A record being saved is never cut short, and a receipt that
+  appeared after the deadline stays up :data:`RECEIPT_READ_S` so the citizen can note its code.
 - **Mains restored** before the shutdown sequence started cancels a battery-low shutdown (not one the button
   asked for). Once the sequence has started nothing cancels it: sync is already stopped.
 
 :class:`ShutdownSequence` is the clean shutdown itself, run on its own thread so that the screen keeps saying
-"shutting down": stop the sync worker, checkpoint the outbox's WAL into the database file (after the last
-writer stopped, so it is the final one), tell systemd, ask the HAT to cut power after halt where it can, and
-run the configured ``shutdown_command`` - each step at most once, the command exactly once.
+"shutting down": wait for a commit in flight (the registration worker), stop the sync worker, checkpoint the
+outbox's WAL into the database file, tell systemd, ask the HAT to cut power after halt where it can, and run
+the configured ``shutdown_command`` - each step at most once, the command exactly once. The checkpoint comes
+after sync stopped on purpose: the sync worker writes too (a record marked sent), and a checkpoint taken
+before its last write would not be the final one.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ log = logging.getLogger(__name__)
 #: After the grace period, how long to wait for a record being saved before shutting down anyway. A commit
 #: takes milliseconds; only a failing disk takes longer, and then waiting for the battery to die helps nobody.
 SAVE_WAIT_MAX_S = 30.0
+#: After the grace period, how long a citizen whose record was just saved may still read the receipt's code.
+RECEIPT_READ_S = 30.0
 #: How long the shutdown command may take to return (``systemctl poweroff`` queues a job and returns).
 SHUTDOWN_COMMAND_TIMEOUT_S = 60.0
 #: How long stopping the sync worker may take (an HTTP request in flight is abandoned after this).
@@ -75,10 +80,12 @@ class Activity(enum.StrEnum):
 
     #: Nobody in a session (welcome screen).
     IDLE = "idle"
-    #: A citizen is in a session (any step from language to receipt).
+    #: A citizen is in a session (any step from language to review).
     IN_SESSION = "in_session"
     #: The record is being committed: never cut this short.
     SAVING = "saving"
+    #: The record is saved and the citizen reads the receipt (its code is what they leave with).
+    RECEIPT = "receipt"
 
 
 class Refusal(enum.StrEnum):
@@ -98,6 +105,8 @@ def journey_activity(journey: Journey) -> Activity:
         return Activity.IDLE
     if journey.step is Step.SAVING:
         return Activity.SAVING
+    if journey.step is Step.RECEIPT:
+        return Activity.RECEIPT
     return Activity.IN_SESSION
 
 
@@ -185,7 +194,6 @@ class ShutdownSequence:
         self._notify_stopping = notify_stopping
         self._runner = runner
         self._lock = threading.Lock()
-        self._prepared: tuple[bool, tuple[str, ...], tuple[str, ...]] | None = None
         self._report: ShutdownReport | None = None
         self.done = threading.Event()
 
@@ -194,14 +202,8 @@ class ShutdownSequence:
         """What the sequence did, once it has run."""
         return self._report
 
-    def prepare(self) -> tuple[str, ...]:
-        """Finish saves, stop sync and checkpoint every database, once; returns the problems met."""
-        with self._lock:
-            return self._prepare_locked()[2]
-
-    def _prepare_locked(self) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
-        if self._prepared is not None:
-            return self._prepared
+    def _prepare(self) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+        """Finish saves, stop sync, checkpoint every database (called once, under the lock)."""
         problems: list[str] = []
         if self._saves is not None:
             try:
@@ -225,15 +227,14 @@ class ShutdownSequence:
                 log.info("shutdown: %s checkpointed", name)
             except Exception as exc:  # noqa: BLE001 - the WAL is durable anyway; report and go on
                 problems.append(f"checkpointing {name} failed: {exc}")
-        self._prepared = (sync_stopped, tuple(checkpointed), tuple(problems))
-        return self._prepared
+        return sync_stopped, tuple(checkpointed), tuple(problems)
 
     def run(self) -> ShutdownReport:
         """Run the whole sequence; only the first call does anything, later calls return its report."""
         with self._lock:
             if self._report is not None:
                 return self._report
-            sync_stopped, checkpointed, prepare_problems = self._prepare_locked()
+            sync_stopped, checkpointed, prepare_problems = self._prepare()
             problems = list(prepare_problems)
             if self._notify_stopping is not None:
                 try:
@@ -338,6 +339,7 @@ class PowerPolicy:
         self._last_percent: float | None = None
         self._deadline: float | None = None
         self._reason: str | None = None
+        self._receipt_since: float | None = None
         if reading is not None:
             current = reading()
             self._last_percent = current.percent
@@ -386,6 +388,7 @@ class PowerPolicy:
             return
         self._state = PowerState.FINISHING
         self._reason = reason
+        self._receipt_since = None
         self._deadline = self._clock() + self.settings.finish_grace_s
         log.warning("%s: no new session; shutting down within %.0f s", why, self.settings.finish_grace_s)
 
@@ -407,6 +410,12 @@ class PowerPolicy:
                 "a record has been saving for %.0f s past the grace period: shutting down", SAVE_WAIT_MAX_S
             )
             return self._begin_shutdown("saving never finished")
+        if activity is Activity.RECEIPT:
+            # The save ran past the deadline: the citizen still gets a moment to note their receipt code.
+            if self._receipt_since is None:
+                self._receipt_since = now
+            if now < self._receipt_since + RECEIPT_READ_S:
+                return False
         if self._cancel_session is not None:
             log.warning("grace period over: cancelling the session in progress")
             self._cancel_session()

@@ -16,7 +16,7 @@ stamp="$venv/.installed-${1:-base}"
 if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     if [ -n "${1:-}" ]; then
-        "$venv/bin/python" -m pip install --quiet -e "$root[$1]"
+        "$venv/bin/python" -m pip install --quiet -e "${root}[$1]"
     else
         "$venv/bin/python" -m pip install --quiet -e "$root"
     fi

@@ -20,6 +20,7 @@ from kiosk.events import RecordSaved
 from kiosk.journey import Capabilities, Journey, Notice, Step
 from kiosk.outbox import Outbox
 from kiosk.power_policy import (
+    RECEIPT_READ_S,
     SAVE_WAIT_MAX_S,
     Activity,
     PowerPolicy,
@@ -96,7 +97,7 @@ class ShutdownWitness:
 def _records_on_disk(path: Path) -> int:
     """Read the database file the way the next boot will: a fresh connection, read-only."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        return conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
 
 class Kiosk:
@@ -190,9 +191,10 @@ class Kiosk:
     # -- a citizen ------------------------------------------------------------------------------------
     def citizen_to(self, step: Step) -> None:
         journey = self.journey
-        assert journey.start(), journey.refusal
-        assert journey.choose_language("id") and journey.choose_service("kk_change")
-        assert journey.next()  # checklist -> identity
+        if journey.step is Step.WELCOME:
+            assert journey.start(), journey.refusal
+            assert journey.choose_language("id") and journey.choose_service("kk_change")
+            assert journey.next()  # checklist -> identity
         while journey.step is not step:
             if journey.step in (Step.IDENTITY, Step.DETAILS):
                 for spec in journey.fields_on_step():
@@ -389,17 +391,35 @@ def test_the_ups_button_shuts_down_even_if_mains_comes_back(kiosk: Kiosk) -> Non
     assert len(kiosk.witness.calls) == 1
 
 
-def test_a_kiosk_that_boots_on_battery_knows_it(tmp_path: Path, mock_pins, events) -> None:
-    mock_pins.pin(MAINS_PIN).drive_high()
+def test_a_policy_started_while_on_battery_knows_it(tmp_path: Path, mock_pins, events) -> None:
     kiosk = Kiosk(tmp_path, mock_pins, events, battery=25.0)
     try:
-        status = kiosk.policy.status()
+        mock_pins.pin(MAINS_PIN).drive_high()  # the monitor sees it; the app (re)starts its policy now
+        policy = PowerPolicy(SETTINGS, shutdown=kiosk.shutdown, reading=kiosk.ups.reading, clock=kiosk.clock)
+        status = policy.status()
         assert status.on_battery and status.state is PowerState.ON_BATTERY
         assert status.refusal is Refusal.BATTERY_LOW
-        kiosk.turn()  # the monitor's own MainsLost at start changes nothing further
-        assert kiosk.policy.state is PowerState.ON_BATTERY
+        assert [policy.handle(e) for e in events.drain()] == [False]  # the MainsLost it then drains
     finally:
         kiosk.close()
+
+
+def test_a_receipt_shown_after_the_deadline_stays_up_briefly(kiosk: Kiosk) -> None:
+    kiosk.lose_mains()
+    kiosk.citizen_to(Step.REVIEW)
+    kiosk.battery_at(15.0)
+    kiosk.citizen_confirms()
+    kiosk.clock.advance(125)
+    kiosk.save_completes()
+    assert kiosk.journey.step is Step.RECEIPT
+    kiosk.clock.advance(RECEIPT_READ_S - 1)
+    kiosk.turn()
+    assert kiosk.witness.calls == [] and kiosk.journey.step is Step.RECEIPT
+    kiosk.clock.advance(1)
+    kiosk.turn()
+    assert kiosk.journey.step is Step.WELCOME
+    assert kiosk.shutdown.done.wait(timeout=20)
+    assert kiosk.witness.seen["records_on_disk"] == 1
 
 
 # -- the policy and the sequence on their own --------------------------------------------------------

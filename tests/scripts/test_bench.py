@@ -1,0 +1,83 @@
+"""scripts/bench.py: its own measurement (the outbox at depth) runs on a small queue; the report is complete.
+
+The figures themselves are never asserted (speed is measured by running the benchmark, not by tests); these
+tests check that the benchmark still works against today's outbox and that its table and JSON say what a
+reader needs: the value, the reference from the same run, the target and the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+import bench  # noqa: E402
+
+
+def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path) -> None:
+    figures = bench.queue_figures(tmp_path, quick=True, depth=300)
+
+    by_name = {figure.name: figure for figure in figures}
+    assert set(by_name) == {
+        "restart-to-ready, 300 queued",
+        "status query, 300 queued",
+        "enqueue 200 KB record, 300 queued",
+    }
+    for figure in figures:
+        assert figure.value is not None and figure.value > 0
+        assert figure.reference.startswith("empty outbox ")
+    assert by_name["status query, 300 queued"].met is not None
+    assert by_name["restart-to-ready, 300 queued"].met is not None
+    assert "300 pending" in by_name["status query, 300 queued"].note
+    assert "profile of one open: Outbox.integrity_check" in by_name["restart-to-ready, 300 queued"].note
+
+
+def test_a_missing_part_is_reported_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "SCRIPTS", tmp_path)  # no part scripts in this tree
+
+    figures, failed = bench.run(["photo"], quick=True, directory=tmp_path)
+
+    assert failed == ["photo"]
+    assert figures[0].value is None
+    assert "scripts/bench_photo_quality.py is not in the tree" in figures[0].note
+
+
+def test_table_markdown_and_json_carry_value_reference_target_and_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figure = bench.Figure(
+        "queue", "status query", 12.5, "ms", "empty outbox 0.02 ms", "< 50 ms", True, "p50 of 20"
+    )
+    missed = bench.Figure("enqueue", "ratio", 1.6, "x", "1.0 = bare INSERT", "<= 1.3", False, "profile: ...")
+    monkeypatch.setitem(bench.MEASURE, "queue", lambda directory, quick: [figure, missed])
+
+    assert (
+        bench.main(
+            ["--only", "queue", "--json", str(tmp_path / "b.json"), "--markdown", str(tmp_path / "b.md")]
+        )
+        == 0
+    )
+
+    text = bench.table([figure, missed])
+    assert "12.5 ms" in text and "empty outbox 0.02 ms" in text and "MISSED" in text and "[2]" in text
+    md = (tmp_path / "b.md").read_text()
+    assert "| queue | status query | 12.5 ms | empty outbox 0.02 ms | &lt; 50 ms | met |" in md
+    assert "**missed**" in md and "CPU:" in md
+    payload = json.loads((tmp_path / "b.json").read_text())
+    assert payload["machine"]["cores"] >= 1 and payload["machine"]["python"].startswith("CPython")
+    assert payload["figures"][1] == {
+        "part": "enqueue",
+        "name": "ratio",
+        "value": 1.6,
+        "unit": "x",
+        "reference": "1.0 = bare INSERT",
+        "target": "<= 1.3",
+        "met": False,
+        "note": "profile: ...",
+    }
