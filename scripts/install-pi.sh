@@ -12,6 +12,7 @@
 # Environment:
 #   DRY_RUN=1            print each command that would change the system instead of running it
 #   PAD_USB_ID=vvvv:pppp USB vendor:product of the signature pad's serial adapter (default 0403:6001)
+#   PRINTER_USB_ID=vvvv:pppp USB vendor:product of a serial receipt printer's adapter (default 067b:2303)
 #   UPS_HAT=x728         x728 (adds the gpio-poweroff overlay its power cut needs), x729, x120x or none
 #   KIOSK_ROOT=DIR       prefix of every path read or written; empty = the real system. For the tests, which
 #                        run the installer in a scratch tree with stand-ins for apt-get, useradd, systemctl
@@ -23,6 +24,7 @@ readonly SRC_DIR
 readonly ROOT="${KIOSK_ROOT:-}"
 readonly DRY_RUN="${DRY_RUN:-0}"
 readonly PAD_USB_ID="${PAD_USB_ID:-0403:6001}"
+readonly PRINTER_USB_ID="${PRINTER_USB_ID:-067b:2303}"
 readonly UPS_HAT="${UPS_HAT:-x728}"
 
 readonly KIOSK_USER=kiosk
@@ -108,7 +110,8 @@ render() {
     out="$work/$(basename "$1")"
     sed -e "s/@KIOSK_UID@/$(uid_of "$KIOSK_USER")/g" -e "s/@KIOSK_GID@/$(gid_of "$KIOSK_USER")/g" \
         -e "s/ATTRS{idVendor}==\"[0-9a-f]*\"/ATTRS{idVendor}==\"${PAD_USB_ID%%:*}\"/" \
-        -e "s/ATTRS{idProduct}==\"[0-9a-f]*\"/ATTRS{idProduct}==\"${PAD_USB_ID##*:}\"/" "$1" >"$out"
+        -e "s/ATTRS{idProduct}==\"[0-9a-f]*\"/ATTRS{idProduct}==\"${PAD_USB_ID##*:}\"/" \
+        -e "s/@PRINTER_VENDOR@/${PRINTER_USB_ID%%:*}/" -e "s/@PRINTER_PRODUCT@/${PRINTER_USB_ID##*:}/" "$1" >"$out"
     printf '%s\n' "$out"
 }
 
@@ -133,6 +136,10 @@ check_system() {
     case "$PAD_USB_ID" in
     [0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
     *) die "PAD_USB_ID must be vendor:product in lower-case hex, like 0403:6001 (got $PAD_USB_ID)" ;;
+    esac
+    case "$PRINTER_USB_ID" in
+    [0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
+    *) die "PRINTER_USB_ID must be vendor:product in lower-case hex, like 067b:2303 (got $PRINTER_USB_ID)" ;;
     esac
     case "$UPS_HAT" in
     x728 | x729 | x120x | none) ;;
@@ -273,7 +280,7 @@ install_units() {
 
 install_udev_rules() {
     local d="$SRC_DIR/scripts/udev" rendered name
-    for name in 99-dukcapil-signature-pad.rules 99-dukcapil-usb-stick.rules; do
+    for name in 99-dukcapil-signature-pad.rules 99-dukcapil-receipt-printer.rules 99-dukcapil-usb-stick.rules; do
         rendered=$(render "$d/$name")
         install_file "$rendered" "$ROOT/etc/udev/rules.d/$name" 0644 root root && udev_changed=1
     done
