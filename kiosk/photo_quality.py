@@ -69,9 +69,14 @@ class PhotoRules:
     #: measure of detail that does not depend on light or face size). Sharp faces score 4 to 8;
     #: a blur of 1.5 px in a 640 x 480 frame brings it under 1.5.
     min_sharpness: float = 1.5
-    #: Mean grey level (0-255) of the middle of the face that counts as too dark / too bright.
-    min_brightness: float = 70.0
+    #: Mean grey level (0-255) of the middle of the face below which it is too dark, above which too
+    #: bright. The lower bound is deliberately low: a dark-skinned face in good light has a low mean,
+    #: and must not be told "too dark"; underexposure is caught by ``min_highlight`` instead.
+    min_brightness: float = 40.0
     max_brightness: float = 215.0
+    #: The face's highlights (95th percentile of its grey levels: forehead, nose, eyes) must reach this
+    #: level. Light on any skin leaves highlights; an underexposed picture has none, whatever the skin.
+    min_highlight: float = 110.0
     #: Largest share of the face that may be blown out to white (>= 250).
     max_clipped: float = 0.20
     #: A second face counts only if it is at least this share of the largest face's width: a
@@ -148,10 +153,10 @@ def assess_photo(rgb: numpy.ndarray, rules: PhotoRules = DEFAULT_RULES) -> Photo
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     faces = _find_faces(grey, rules)
     if not faces:
-        brightness = float(grey.mean())
+        brightness, highlight, _ = _exposure(grey)
         problems = [PhotoProblem.NO_FACE]
         # A dark room or a covered lens is worth saying: it is why no face is found.
-        if brightness < rules.min_brightness:
+        if brightness < rules.min_brightness or highlight < rules.min_highlight:
             problems.append(PhotoProblem.TOO_DARK)
         elif brightness > rules.max_brightness:
             problems.append(PhotoProblem.TOO_BRIGHT)
@@ -171,8 +176,8 @@ def assess_photo(rgb: numpy.ndarray, rules: PhotoRules = DEFAULT_RULES) -> Photo
     elif w > rules.max_face_width * width:
         problems.append(PhotoProblem.TOO_CLOSE)
 
-    brightness, clipped = _exposure(grey[y : y + h, x : x + w])
-    if brightness < rules.min_brightness:
+    brightness, highlight, clipped = _exposure(grey[y : y + h, x : x + w])
+    if brightness < rules.min_brightness or highlight < rules.min_highlight:
         problems.append(PhotoProblem.TOO_DARK)
     elif brightness > rules.max_brightness or clipped > rules.max_clipped:
         problems.append(PhotoProblem.TOO_BRIGHT)
@@ -206,7 +211,9 @@ def _find_faces(grey: numpy.ndarray, rules: PhotoRules) -> list[Box]:
     scale = min(1.0, rules.detect_width / width)
     small = grey
     if scale < 1.0:
-        small = cv2.resize(grey, (rules.detect_width, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            grey, (rules.detect_width, max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
     # Equalising lets the cascade find a face in a dark or washed-out frame, so that the citizen
     # hears "too dark" rather than "no face"; exposure is then measured on the original pixels.
     small = cv2.equalizeHist(small)
@@ -223,14 +230,15 @@ def _find_faces(grey: numpy.ndarray, rules: PhotoRules) -> list[Box]:
     return boxes
 
 
-def _exposure(face: numpy.ndarray) -> tuple[float, float]:
-    """Mean grey level of the middle of the face, and the share of the face blown out to white."""
+def _exposure(face: numpy.ndarray) -> tuple[float, float, float]:
+    """Mean and 95th-percentile grey level of the middle of the face, and the share blown out to white."""
     h, w = face.shape
     # The middle 60 % is skin; the box's edges hold hair and background.
     middle = face[int(h * 0.2) : int(h * 0.8), int(w * 0.2) : int(w * 0.8)]
     if middle.size == 0:
         middle = face
-    return float(middle.mean()), float(numpy.count_nonzero(face >= 250)) / face.size
+    highlight = float(numpy.percentile(middle, 95))
+    return float(middle.mean()), highlight, float(numpy.count_nonzero(face >= 250)) / face.size
 
 
 def _sharpness(face: numpy.ndarray) -> float:
@@ -290,7 +298,9 @@ class PhotoQualityWorker:
             if self.running:
                 return
             self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(self._stop,), name="photo-quality", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stop,), name="photo-quality", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:

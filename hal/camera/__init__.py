@@ -116,7 +116,11 @@ class Camera(Device):
         self._frames = threading.Condition()
         self._latest: Frame | None = None
         self._seq = 0
-        self._failures = 0
+        # Every read of the preview worker is an attempt; the self-test judges only the outcome
+        # (a frame or a failure) of an attempt begun after it started, never one already under way.
+        self._attempt = 0
+        self._frame_attempt = 0
+        self._failure_attempt = 0
         # _source_lock guards opening and releasing the hardware (never held during a capture).
         self._source_lock = threading.RLock()
         self._source_open = False
@@ -178,16 +182,9 @@ class Camera(Device):
             after_seq: Sequence number of the last frame the caller has seen.
             timeout: Longest wait in seconds; None waits until a frame comes or the camera is closed.
         """
-        return self._wait_for_frame(after_seq, timeout, until_failure=False)
-
-    def _wait_for_frame(self, after_seq: int, timeout: float | None, *, until_failure: bool) -> Frame | None:
         with self._frames:
-            failures = self._failures
             self._frames.wait_for(
-                lambda: (self._latest is not None and self._latest.seq > after_seq)
-                or (until_failure and self._failures != failures)
-                or self.closed,
-                timeout,
+                lambda: (self._latest is not None and self._latest.seq > after_seq) or self.closed, timeout
             )
             latest = self._latest
         return latest if latest is not None and latest.seq > after_seq else None
@@ -238,12 +235,12 @@ class Camera(Device):
             return self.health()
         if rgb is None:
             return self.health()
+        # The hardware answered; what is left to judge is the picture itself.
+        self._hardware_failed = False
         problem = blank_picture_problem(rgb)
         if problem is not None:
-            self._hardware_failed = False
             self._set_health(HealthStatus.FAILED, problem)
         else:
-            self._hardware_failed = False
             self._set_health(HealthStatus.OK)
         return self.health()
 
@@ -286,6 +283,9 @@ class Camera(Device):
             self._ensure_open()
         except DeviceError as exc:
             self._report_failure(exc)
+        except Exception as exc:  # a backend library's own error must not stop the kiosk starting
+            _log.exception("opening the camera failed")
+            self._report_failure(DeviceError(f"camera failed: {exc}"))
 
     def _ensure_open(self) -> None:
         with self._source_lock:
@@ -306,15 +306,20 @@ class Camera(Device):
 
     def _test_picture(self, timeout: float) -> numpy.ndarray | None:
         if self.previewing:
-            # The worker owns the hardware: wake it in case it waits to reopen, then take its next frame.
+            # The worker owns the hardware: wake it in case it waits to reopen, then judge what its
+            # next attempt gives (one under way may have begun before a fault was fixed: skip it).
             with self._frames:
-                seq = self._seq
-            self._wake.set()
-            frame = self._wait_for_frame(seq, timeout, until_failure=True)
-            if frame is not None:
-                return frame.rgb
-            if self._hardware_failed:
-                return None  # the worker met a failure meanwhile and has reported it
+                begun = self._attempt
+                self._wake.set()
+                self._frames.wait_for(
+                    lambda: self._frame_attempt > begun or self._failure_attempt > begun or self.closed,
+                    timeout,
+                )
+                latest = self._latest
+                if self._frame_attempt > begun and latest is not None:
+                    return latest.rgb
+                if self._failure_attempt > begun:
+                    return None  # the worker failed to read and has reported why
             raise DeviceTimeout(f"camera gave no picture within {timeout:g} s")
         self._ensure_open()
         deadline = time.monotonic() + timeout
@@ -325,11 +330,12 @@ class Camera(Device):
                 return rgb
         raise DeviceTimeout(f"camera gave no picture within {timeout:g} s")
 
-    def _publish(self, rgb: numpy.ndarray) -> None:
+    def _publish(self, rgb: numpy.ndarray, attempt: int = 0) -> None:
         rgb.flags.writeable = False
         with self._frames:
             self._seq += 1
             self._latest = Frame(rgb=rgb, seq=self._seq, t=self._clock())
+            self._frame_attempt = max(self._frame_attempt, attempt)
             self._frames.notify_all()
         self._report_working()
 
@@ -338,7 +344,7 @@ class Camera(Device):
             self._hardware_failed = False
             self._set_health(HealthStatus.OK)
 
-    def _report_failure(self, error: BaseException, *, fresh: bool = False) -> None:
+    def _report_failure(self, error: BaseException, *, fresh: bool = False, attempt: int = 0) -> None:
         """Mark the camera failed, drop the last frame and let go of the hardware.
 
         The first error of a failure is its cause; errors after it (a flushed capture on another
@@ -354,7 +360,7 @@ class Camera(Device):
             self._set_health(HealthStatus.FAILED, detail)
         with self._frames:
             self._latest = None
-            self._failures += 1
+            self._failure_attempt = max(self._failure_attempt, attempt)
             self._frames.notify_all()
         self._release_source()
 
@@ -362,6 +368,9 @@ class Camera(Device):
         backoff = self.settings.reconnect_initial_s
         next_due = time.monotonic()
         while not stop.is_set():
+            with self._frames:
+                self._attempt += 1
+                attempt = self._attempt
             try:
                 self._ensure_open()
                 rgb = self._read_preview(self.settings.capture_timeout_s)
@@ -369,7 +378,7 @@ class Camera(Device):
                 if stop.is_set() or self.closed:
                     break
                 error = exc if isinstance(exc, DeviceError) else DeviceError(f"camera failed: {exc}")
-                self._report_failure(error)
+                self._report_failure(error, attempt=attempt)
                 # Wait before reopening, longer after each failure, so that a broken camera does
                 # not eat the CPU; a self-test or stop wakes the wait early.
                 self._wake.wait(backoff)
@@ -379,7 +388,7 @@ class Camera(Device):
             backoff = self.settings.reconnect_initial_s
             if rgb is None or stop.is_set():
                 continue
-            self._publish(rgb)
+            self._publish(rgb, attempt)
             if self._frame_interval > 0:
                 next_due = max(next_due + self._frame_interval, time.monotonic())
                 stop.wait(next_due - time.monotonic())

@@ -26,6 +26,9 @@ from hal.errors import DeviceDisconnected, DeviceNotFound, DeviceTimeout
 from hal.events import EventQueue
 from hal.settings import CameraSettings
 
+#: How long releasing the webcam waits for a read in progress (longer than a frame at 4 fps).
+_RELEASE_WAIT_S = 0.25
+
 
 class OpenCVCamera(Camera):
     """A USB webcam (``/dev/video<settings.device>``) read with OpenCV.
@@ -68,6 +71,16 @@ class OpenCVCamera(Camera):
         return f"/dev/video{self.settings.device}"
 
     def _open(self) -> None:
+        # Every VideoCapture call happens under _cap_lock. A read stuck in the driver holds it: then
+        # give up instead of opening the same device a second time.
+        if not self._cap_lock.acquire(timeout=self.settings.capture_timeout_s):
+            raise DeviceTimeout(f"camera did not answer within {self.settings.capture_timeout_s:g} s")
+        try:
+            self._cap = self._open_capture()
+        finally:
+            self._cap_lock.release()
+
+    def _open_capture(self) -> Any:
         # Looked up at call time, not import time, so that a patched cv2.VideoCapture is honoured.
         make = self._video_capture or cv2.VideoCapture
         cap = make(self.settings.device)
@@ -84,14 +97,20 @@ class OpenCVCamera(Camera):
         if not ok or frame is None or frame.size == 0:
             cap.release()
             raise DeviceNotFound(f"no camera found: {self._device_name} gives no picture")
-        with self._cap_lock:
-            self._cap = cap
+        return cap
 
     def _release(self) -> None:
-        with self._cap_lock:
-            cap, self._cap = self._cap, None
-            if cap is not None:
-                cap.release()
+        if self._cap_lock.acquire(timeout=_RELEASE_WAIT_S):
+            try:
+                cap, self._cap = self._cap, None
+                if cap is not None:
+                    cap.release()
+            finally:
+                self._cap_lock.release()
+        else:
+            # A read is stuck in the driver. Releasing the capture under it is unsafe and waiting
+            # could take for ever, so abandon it: the read releases it itself if it ever returns.
+            self._cap = None
         with self._full_ready:
             self._full = None
             self._full_ready.notify_all()
@@ -134,6 +153,9 @@ class OpenCVCamera(Camera):
                 if cap is None:
                     raise DeviceDisconnected("camera stopped after a failure")
                 ok, frame = cap.read()
+                if self._cap is not cap:  # abandoned by _release() while this read was stuck
+                    cap.release()
+                    raise DeviceDisconnected("camera stopped after a failure")
             finally:
                 self._cap_lock.release()
             if ok and frame is not None and frame.size > 0:

@@ -90,7 +90,9 @@ def process_picamera2() -> Any:
         except IndexError as exc:  # the camera went away between listing and opening
             raise DeviceNotFound("no camera found: libcamera lists no camera") from exc
         except RuntimeError as exc:
-            raise DeviceNotFound(f"no camera found: the camera would not open ({exc}); is it in use?") from exc
+            raise DeviceNotFound(
+                f"no camera found: the camera would not open ({exc}); is it in use?"
+            ) from exc
         return _process_camera
 
 

@@ -89,7 +89,7 @@ class SimulatedCamera(Camera):
     def _open(self) -> None:
         if self._scene is None:
             self._scene = _scene_from_settings(self.settings)
-        # A hung camera still opens (the hang shows when it is asked for a picture); an unplugged one does not.
+        # A hung camera still opens (the hang shows when asked for a picture); an unplugged one does not.
         if self.fault == "disconnect":
             raise DeviceDisconnected("camera disconnected")
 

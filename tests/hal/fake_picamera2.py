@@ -13,7 +13,8 @@ behaviour where it matters (read from raspberrypi/picamera2, ``picamera2/picamer
 - a camera that is not started delivers nothing (its captures wait); ``configure`` refuses a
   started camera;
 - ``XBGR8888`` arrays are ``H x W x 4`` with bytes R, G, B, 255; ``BGR888`` arrays are R, G, B;
-  JPEG files are written with PIL at ``options["quality"]``.
+  JPEG files are written at ``options["quality"]`` (picamera2 uses PIL; the fake uses OpenCV's encoder
+  so that the tests need no extra package).
 
 A test drives the "hardware" through :data:`rig` (install with a fixture, reset between tests).
 Unlike the real library, a capture that could never finish made *without* a timeout raises
@@ -30,7 +31,6 @@ from typing import Any
 
 import cv2
 import numpy
-from PIL import Image
 
 
 def _gradient(width: int = 640, height: int = 480) -> numpy.ndarray:
@@ -47,7 +47,9 @@ class Rig:
 
     #: What ``global_camera_info()`` returns; empty = no camera attached.
     cameras: list[dict[str, Any]] = field(
-        default_factory=lambda: [{"Model": "imx708", "Location": 2, "Rotation": 180, "Id": "/base/imx708@1a", "Num": 0}]
+        default_factory=lambda: [
+            {"Model": "imx708", "Location": 2, "Rotation": 180, "Id": "/base/imx708@1a", "Num": 0}
+        ]
     )
     #: The camera is there but cannot be acquired (in use by another process).
     refuse_acquire: bool = False
@@ -80,7 +82,9 @@ class Picamera2:
     def global_camera_info() -> list[dict[str, Any]]:
         return [dict(camera) for camera in rig.cameras]
 
-    def __init__(self, camera_num: int = 0, verbose_console: Any = None, tuning: Any = None, allocator: Any = None):
+    def __init__(
+        self, camera_num: int = 0, verbose_console: Any = None, tuning: Any = None, allocator: Any = None
+    ):
         # Like the real constructor, which reads global_camera_info()[camera_num]['Num'].
         self.camera_idx = self.global_camera_info()[camera_num]["Num"]
         if rig.refuse_acquire:
@@ -89,7 +93,10 @@ class Picamera2:
         self.started = False
         self.camera_config: dict[str, Any] | None = None
         self.options: dict[str, Any] = {}
-        self.camera_controls = {"FrameDurationLimits": (33333, 120000, 33333), "ExposureTime": (1, 66666, 20000)}
+        self.camera_controls = {
+            "FrameDurationLimits": (33333, 120000, 33333),
+            "ExposureTime": (1, 66666, 20000),
+        }
         self.sensor_resolution = (4608, 2592)
         self.lock = threading.Lock()
         self._job_list: list[Future] = []
@@ -105,28 +112,75 @@ class Picamera2:
             return None
         for key in updates:
             if key not in ("format", "size", "stride", "preserve_ar"):
-                raise ValueError(f"Bad key {key!r}: valid stream configuration keys are format, size, stride, preserve_ar")
+                raise ValueError(
+                    f"Bad key {key!r}: valid stream configuration keys are format, size, stride, preserve_ar"
+                )
         return {**defaults, **updates}
 
-    def create_preview_configuration(self, main={}, lores=None, raw={}, transform=None, colour_space=None,  # noqa: B006
-                                     buffer_count=4, controls={}, display="main", encode="main", queue=True,  # noqa: B006
-                                     sensor={}, use_case="preview") -> dict[str, Any]:  # noqa: B006
+    # The real methods take dicts as defaults ({}); None here, with the same meaning.
+    def create_preview_configuration(
+        self,
+        main=None,
+        lores=None,
+        raw=None,
+        transform=None,
+        colour_space=None,
+        buffer_count=4,
+        controls=None,
+        display="main",
+        encode="main",
+        queue=True,
+        sensor=None,
+        use_case="preview",
+    ) -> dict[str, Any]:
         if not self.is_open:
             raise RuntimeError("Camera not opened")
+        main, raw, controls = main or {}, raw or {}, controls or {}
         self._check_controls(controls)
         stream = self._stream({"format": "XBGR8888", "size": (640, 480), "preserve_ar": True}, main)
-        return {"use_case": use_case, "buffer_count": buffer_count, "queue": queue, "main": stream,
-                "lores": lores, "raw": raw, "controls": dict(controls), "display": display, "encode": encode}
+        return {
+            "use_case": use_case,
+            "buffer_count": buffer_count,
+            "queue": queue,
+            "main": stream,
+            "lores": lores,
+            "raw": raw,
+            "controls": dict(controls),
+            "display": display,
+            "encode": encode,
+        }
 
-    def create_still_configuration(self, main={}, lores=None, raw={}, transform=None, colour_space=None,  # noqa: B006
-                                   buffer_count=1, controls={}, display=None, encode=None, queue=True,  # noqa: B006
-                                   sensor={}, use_case="still") -> dict[str, Any]:  # noqa: B006
+    def create_still_configuration(
+        self,
+        main=None,
+        lores=None,
+        raw=None,
+        transform=None,
+        colour_space=None,
+        buffer_count=1,
+        controls=None,
+        display=None,
+        encode=None,
+        queue=True,
+        sensor=None,
+        use_case="still",
+    ) -> dict[str, Any]:
         if not self.is_open:
             raise RuntimeError("Camera not opened")
+        main, raw, controls = main or {}, raw or {}, controls or {}
         self._check_controls(controls)
         stream = self._stream({"format": "BGR888", "size": self.sensor_resolution, "preserve_ar": True}, main)
-        return {"use_case": use_case, "buffer_count": buffer_count, "queue": queue, "main": stream,
-                "lores": lores, "raw": raw, "controls": dict(controls), "display": display, "encode": encode}
+        return {
+            "use_case": use_case,
+            "buffer_count": buffer_count,
+            "queue": queue,
+            "main": stream,
+            "lores": lores,
+            "raw": raw,
+            "controls": dict(controls),
+            "display": display,
+            "encode": encode,
+        }
 
     def _check_controls(self, controls: dict[str, Any]) -> None:
         for name in controls:
@@ -169,34 +223,55 @@ class Picamera2:
                 job.set_exception(CancelledError())
 
     # -- captures -------------------------------------------------------------------------------
-    def capture_array(self, name: str = "main", wait: Any = None, signal_function: Any = None) -> numpy.ndarray:
+    def capture_array(
+        self, name: str = "main", wait: Any = None, signal_function: Any = None
+    ) -> numpy.ndarray:
         self.calls.append(("capture_array", {"name": name, "wait": wait}))
         return self._dispatch(lambda: self._array(self.camera_config, name), wait)
 
-    def capture_file(self, file_output: Any, name: str = "main", format: Any = None, wait: Any = None,
-                     signal_function: Any = None, exif_data: Any = None) -> dict[str, Any]:
+    def capture_file(
+        self,
+        file_output: Any,
+        name: str = "main",
+        format: Any = None,
+        wait: Any = None,
+        signal_function: Any = None,
+        exif_data: Any = None,
+    ) -> dict[str, Any]:
         self.calls.append(("capture_file", {"name": name, "format": format, "wait": wait}))
         return self._dispatch(lambda: self._save(self.camera_config, name, file_output, format), wait)
 
-    def switch_mode_and_capture_file(self, camera_config: dict[str, Any], file_output: Any, name: str = "main",
-                                     format: Any = None, wait: Any = None, signal_function: Any = None,
-                                     exif_data: Any = None, delay: int = 0) -> dict[str, Any]:
-        self.calls.append(("switch_mode_and_capture_file", {"camera_config": camera_config, "format": format,
-                                                            "wait": wait}))
+    def switch_mode_and_capture_file(
+        self,
+        camera_config: dict[str, Any],
+        file_output: Any,
+        name: str = "main",
+        format: Any = None,
+        wait: Any = None,
+        signal_function: Any = None,
+        exif_data: Any = None,
+        delay: int = 0,
+    ) -> dict[str, Any]:
+        self.calls.append(
+            ("switch_mode_and_capture_file", {"camera_config": camera_config, "format": format, "wait": wait})
+        )
         return self._dispatch(lambda: self._save(camera_config, name, file_output, format), wait)
 
     def _dispatch(self, produce: Any, wait: Any) -> Any:
         job: Future = Future()
         job.set_running_or_notify_cancel()
         if self.started and not rig.hung:
-            time.sleep(rig.frame_period)  # the sensor's frame time, as a real capture waits for the next frame
+            # The sensor's frame time: a real capture waits for the next frame.
+            time.sleep(rig.frame_period)
             job.set_result(produce())
         else:
             with self.lock:
                 self._job_list.append(job)
         if wait is None or wait is True:
             if not job.done():
-                raise AssertionError("fake picamera2: a capture that cannot finish was made without wait=<timeout>")
+                raise AssertionError(
+                    "fake picamera2: a capture that cannot finish was made without wait=<timeout>"
+                )
             return job.result()
         if wait is False:
             return job
@@ -216,7 +291,11 @@ class Picamera2:
         raise RuntimeError(f"the fake does not render {stream['format']}")
 
     def _save(self, config: dict[str, Any], name: str, file_output: Any, format: Any) -> dict[str, Any]:
-        rgb = self._array(config, name)[..., :3]
-        Image.fromarray(numpy.ascontiguousarray(rgb)).save(file_output, format=format,
-                                                            quality=self.options.get("quality", 90))
+        if str(format).lower() not in ("jpg", "jpeg"):
+            raise ValueError(f"the fake writes JPEG only, not {format!r}")
+        rgb = numpy.ascontiguousarray(self._array(config, name)[..., :3])
+        quality = [cv2.IMWRITE_JPEG_QUALITY, self.options.get("quality", 90)]
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), quality)
+        assert ok
+        file_output.write(jpeg.tobytes())
         return {"SensorTimestamp": 0, "ExposureTime": 20000}
