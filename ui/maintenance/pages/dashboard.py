@@ -1,0 +1,349 @@
+"""The dashboard: every device with its status and last error, the queue, the last sync, power, disk, uptime.
+
+The figures come from :func:`kiosk.maintenance.take_snapshot`, read on a worker thread when the page opens,
+after every action, whenever a device, the power or the sync worker reports a change, and every few seconds
+while the page is shown. "Check every device" runs each device's self-test (audited one by one), which is
+how a fault nobody has met yet (an unplugged camera between two citizens) shows up.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from hal.device import Health
+from kiosk.maintenance import AuditAction, DashboardSnapshot
+from kiosk.outbox import STATES
+from ui.maintenance.i18n import M_
+from ui.maintenance.pages.base import Page, columns, text
+from ui.maintenance.widgets import ProgressBar, StatusLine
+from ui.maintenance.wording import (
+    STATUS_TONE,
+    ago,
+    device_name,
+    device_status,
+    duration,
+    record_state,
+    size,
+    sync_state,
+)
+from ui.widgets import Button, Label, Panel, Spinner, Widget
+
+LABEL = M_("Dashboard")
+READING = M_("Reading the kiosk's state…")
+DEVICES = M_("Devices")
+RECORDS = M_("Records on this kiosk")
+CHECK = M_("Check all")
+CHECKING = M_("Checking {done} of {total} devices…")
+CHECK_FAILED = M_("The check stopped: {reason}")
+OLDEST = M_("Oldest record waiting: {age}")
+NONE_WAITING = M_("No record is waiting to be sent.")
+LAST_SYNC = M_("Delivery: {state}")
+LAST_SENT = M_("Last record delivered {ago}")
+NEVER_SENT = M_("No record delivered since the kiosk started")
+SYNC_ERROR = M_("Last problem: {error}")
+NO_SYNC = M_("Automatic delivery is not running")
+POWER = M_("Power")
+MAINS = M_("Mains; battery {percent}")
+ON_BATTERY = M_("ON BATTERY; {percent} left")
+NO_UPS = M_("No UPS monitored")
+UNKNOWN = M_("unknown")
+STORAGE = M_("Storage")
+DISK = M_("{free} free of {total}")
+FIRMWARE = M_("Firmware")
+RUNNING = M_("Running for")
+UPTIME = M_("{app} (computer: {system})")
+PROBLEMS = M_("Could not be read: {problems}")
+
+
+class DashboardPage(Page):
+    """The dashboard (see the module docstring)."""
+
+    key = "dashboard"
+    label = LABEL
+
+    def enter(self) -> None:
+        self.scene.audit_view(AuditAction.VIEW_DASHBOARD)
+        self.scene.refresh()
+
+    def check_all(self) -> None:
+        """Run every device's self-test, one after the other, on a worker thread."""
+        session = self.mode.session
+        devices = [(name, device) for name, device in self.mode.devices.items() if device is not None]
+
+        def work(progress) -> list[tuple[str, Health | None]]:
+            results: list[tuple[str, Health | None]] = []
+            progress(0, len(devices))
+            for index, (name, device) in enumerate(devices, start=1):
+                try:
+                    results.append((name, session.test_device(name, device)))
+                except Exception:  # noqa: BLE001 - audited as failed by the session; the others still run
+                    results.append((name, None))
+                progress(index, len(devices))
+            return results
+
+        self.scene.start_job(self.scene.job("check"), work)
+
+    # -- widgets --------------------------------------------------------------------------------
+    def build(self, area: pygame.Rect) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        readings = self.scene.readings
+        if readings is None:
+            return [
+                Label(
+                    "dash.reading",
+                    (area.x, area.y + m.px(40), area.width, m.px(40)),
+                    kit,
+                    tr(READING),
+                    role="title",
+                    align="center",
+                ),
+                Spinner("dash.spinner", (area.x, area.y + m.px(90), area.width, m.px(40)), kit),
+            ]
+        snapshot = readings.snapshot
+        # Power, storage, firmware and uptime in a strip along the bottom; devices and records above it.
+        small_h = kit.text.line_height(m.text_small)
+        strip_h = 2 * m.px(10) + 2 * small_h
+        left, right = columns(
+            pygame.Rect(area.x, area.y, area.width, area.height - strip_h - m.px(12)), kit, 0.5
+        )
+        widgets: list[Widget] = []
+        widgets += self._devices(left, snapshot)
+        widgets += self._records(right, snapshot)
+        widgets += self._kiosk(pygame.Rect(area.x, area.bottom - strip_h, area.width, strip_h), snapshot)
+        return widgets
+
+    def _devices(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        pad = m.px(14)
+        inner = area.inflate(-2 * pad, -2 * pad)
+        job = self.scene.job("check")
+        check_w = min(m.px(250), inner.width // 2)
+        check = pygame.Rect(inner.right - check_w, inner.y, check_w, m.touch)
+        children: list[Widget] = [
+            Label(
+                "dash.devices.title",
+                (inner.x, inner.y, inner.width - check_w - m.gap, m.touch),
+                kit,
+                tr(DEVICES),
+                role="button",
+                bold=True,
+                valign="middle",
+            ),
+        ]
+        if job.running:
+            # The progress takes the button's place: one check at a time, and the rows keep their room.
+            caption = tr(CHECKING).format(done=job.done, total=job.total or len(self.mode.devices))
+            children.append(
+                ProgressBar("dash.check.progress", check.inflate(0, -m.px(12)), kit, job.fraction, caption)
+            )
+        else:
+            children.append(Button("dash.check", check, kit, tr(CHECK), self.check_all, style="secondary"))
+        y = inner.y + m.touch + m.px(10)
+        if job.error is not None:
+            failed = text(
+                "dash.check.result",
+                kit,
+                inner.x,
+                y,
+                inner.width,
+                tr(CHECK_FAILED).format(reason=job.error),
+                role="small",
+                tone="error",
+                max_lines=2,
+            )
+            children.append(failed)
+            y = failed.rect.bottom + m.px(6)
+        bottom = inner.bottom
+        if snapshot.problems:
+            problems = text(
+                "dash.problems",
+                kit,
+                inner.x,
+                0,
+                inner.width,
+                tr(PROBLEMS).format(problems="; ".join(snapshot.problems)),
+                role="small",
+                tone="error",
+                max_lines=2,
+            )
+            problems.rect.bottom = bottom
+            children.append(problems)
+            bottom = problems.rect.top - m.px(6)
+        # Each device takes the room it needs: its name, and its last error on a second line when it has one.
+        name_h = kit.text.line_height(m.text_body, True)
+        detail_h = kit.text.line_height(m.text_small)
+        wanted = [name_h + (detail_h if line.detail else 0) for line in snapshot.devices]
+        spare = max(0, bottom - y - sum(wanted))
+        gap = min(m.px(16), spare // max(1, len(wanted)))
+        for line, height in zip(snapshot.devices, wanted, strict=True):
+            children.append(
+                StatusLine(
+                    f"dash.device.{line.name}",
+                    (inner.x, y, inner.width, height),
+                    kit,
+                    device_name(tr, line.name),
+                    device_status(tr, line.status),
+                    line.detail,
+                    tone=STATUS_TONE.get(line.status, "muted"),
+                    note=line.backend,
+                )
+            )
+            y += height + gap
+        return [Panel("dash.devices", area, kit, children)]
+
+    def _records(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        pad = m.px(14)
+        inner = area.inflate(-2 * pad, -2 * pad)
+        children: list[Widget] = [
+            text(
+                "dash.records.title",
+                kit,
+                inner.x,
+                inner.y,
+                inner.width,
+                tr(RECORDS),
+                role="button",
+                bold=True,
+            )
+        ]
+        y = children[0].rect.bottom + m.px(8)
+        gap = m.px(8)
+        tile_w = (inner.width - gap * (len(STATES) - 1)) // len(STATES)
+        tile_h = m.px(54)
+        for index, state in enumerate(STATES):
+            count = snapshot.records.get(state)
+            tone = "error" if state == "dead" and count else "normal"
+            x = inner.x + index * (tile_w + gap)
+            tile = [
+                Label(
+                    f"dash.records.{state}",
+                    (x + m.px(8), y + m.px(2), tile_w - m.px(16), m.px(30)),
+                    kit,
+                    "\u2013" if count is None else str(count),
+                    role="title",
+                    bold=True,
+                    tone="error" if tone == "error" else "normal",
+                    align="center",
+                    shrink=True,
+                ),
+                Label(
+                    f"dash.records.{state}.label",
+                    (x + m.px(4), y + m.px(31), tile_w - m.px(8), m.px(22)),
+                    kit,
+                    record_state(tr, state),
+                    role="small",
+                    tone="muted",
+                    align="center",
+                    shrink=True,
+                ),
+            ]
+            children.append(
+                Panel(
+                    f"dash.records.{state}.tile",
+                    (x, y, tile_w, tile_h),
+                    kit,
+                    tile,
+                    tone="error" if tone == "error" else "flat",
+                )
+            )
+        y += tile_h + m.px(10)
+        lines = []
+        if snapshot.oldest_pending_age_s is not None:
+            lines.append(
+                (
+                    "dash.oldest",
+                    tr(OLDEST).format(age=duration(tr, snapshot.oldest_pending_age_s)),
+                    "warning" if snapshot.oldest_pending_age_s > 3600 else "normal",
+                )
+            )
+        else:
+            lines.append(("dash.oldest", tr(NONE_WAITING), "normal"))
+        sync = snapshot.sync
+        if sync is None:
+            lines.append(("dash.sync", tr(NO_SYNC), "warning"))
+        else:
+            tone = "normal" if sync.state in ("idle", "sending") else "warning"
+            lines.append(("dash.sync", tr(LAST_SYNC).format(state=sync_state(tr, sync.state)), tone))
+            if sync.last_error:
+                lines.append(("dash.sync.error", tr(SYNC_ERROR).format(error=sync.last_error), "error"))
+            if sync.last_sent_at is not None:
+                lines.append(
+                    (
+                        "dash.sync.sent",
+                        tr(LAST_SENT).format(ago=ago(tr, sync.last_sent_at, snapshot.taken_at)),
+                        "muted",
+                    )
+                )
+            else:
+                lines.append(("dash.sync.sent", tr(NEVER_SENT), "muted"))
+        line_h = kit.text.line_height(m.text_small)
+        for id, words, tone in lines:
+            room = (inner.bottom - y) // line_h
+            if room < 1:
+                break  # the most important lines come first
+            label = text(
+                id, kit, inner.x, y, inner.width, words, role="small", tone=tone, max_lines=min(2, room)
+            )
+            children.append(label)
+            y = label.rect.bottom + m.px(4)
+        return [Panel("dash.records", area, kit, children)]
+
+    def _kiosk(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
+        """Power, storage, firmware and uptime side by side."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        battery = snapshot.battery
+        if battery is None:
+            power, power_tone = tr(NO_UPS), "muted"
+        else:
+            percent = f"{battery.percent:.0f}%" if battery.percent is not None else tr(UNKNOWN)
+            power = tr(ON_BATTERY if battery.on_battery else MAINS).format(percent=percent)
+            power_tone = "warning" if battery.on_battery else "normal"
+        if snapshot.disk_free_bytes is not None and snapshot.disk_total_bytes:
+            disk = tr(DISK).format(
+                free=size(tr, snapshot.disk_free_bytes), total=size(tr, snapshot.disk_total_bytes)
+            )
+            disk_tone = "error" if snapshot.disk_free_bytes < snapshot.disk_total_bytes * 0.05 else "normal"
+        else:
+            disk, disk_tone = tr(UNKNOWN), "warning"
+        uptime = duration(tr, snapshot.app_uptime_s)
+        if snapshot.system_uptime_s is not None:
+            uptime = tr(UPTIME).format(app=uptime, system=duration(tr, snapshot.system_uptime_s))
+        items = (
+            ("dash.battery", tr(POWER), power, power_tone),
+            ("dash.disk", tr(STORAGE), disk, disk_tone),
+            ("dash.version", tr(FIRMWARE), snapshot.version, "normal"),
+            ("dash.uptime", tr(RUNNING), uptime, "normal"),
+        )
+        inner = area.inflate(-2 * m.px(16), -2 * m.px(10))
+        small_h = kit.text.line_height(m.text_small)
+        shares = (0.26, 0.30, 0.14, 0.30)
+        children: list[Widget] = []
+        x = inner.x
+        for (id, title, value, tone), share in zip(items, shares, strict=True):
+            width = round(inner.width * share) - m.px(12)
+            children.append(
+                Label(
+                    f"{id}.title",
+                    (x, inner.y, width, small_h),
+                    kit,
+                    title,
+                    role="small",
+                    tone="muted",
+                    shrink=True,
+                )
+            )
+            children.append(
+                Label(
+                    id,
+                    (x, inner.y + small_h, width, small_h),
+                    kit,
+                    value,
+                    role="small",
+                    tone=tone,
+                    bold=True,
+                    shrink=True,
+                )
+            )
+            x += round(inner.width * share)
+        return [Panel("dash.kiosk", area, kit, children)]

@@ -1,0 +1,207 @@
+"""Restart the kiosk app, restart the computer, shut it down: each after a confirmation, through the session.
+
+The commands are the configured ones (:class:`kiosk.maintenance.SystemCommands`); the session audits the
+request before it runs them (once they work this process may never write another line) and prepares a
+reboot or shutdown by checkpointing the databases. A command that fails is shown with its error output, and
+the kiosk keeps serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pygame
+
+from ui.maintenance.i18n import M_
+from ui.maintenance.pages.base import Page, text
+from ui.maintenance.widgets import ProgressBar
+from ui.widgets import Button, Dialog, Panel, Widget
+
+LABEL = M_("Power")
+CANCEL = M_("Cancel")
+FAILED = M_("It did not work: {reason}")
+ASKED = M_("Asked. The screen goes dark in a moment.")
+WORKING = M_("Asking the system…")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One of the page's commands and its words."""
+
+    key: str
+    title: str
+    about: str
+    confirm_title: str
+    confirm_body: str
+    confirm: str
+
+
+COMMANDS = (
+    Command(
+        "restart",
+        M_("Restart the kiosk app"),
+        M_(
+            "Starts the kiosk software again (about 20 seconds). Saved records are kept; a citizen "
+            "session in progress is lost."
+        ),
+        M_("Restart the kiosk app?"),
+        M_("The screen goes blank and the kiosk comes back in about 20 seconds."),
+        M_("Restart the app"),
+    ),
+    Command(
+        "reboot",
+        M_("Restart the computer"),
+        M_(
+            "Restarts the whole kiosk computer (about a minute). Use it when a device still fails after "
+            "restarting the app."
+        ),
+        M_("Restart the computer?"),
+        M_("The kiosk is unavailable for about a minute."),
+        M_("Restart the computer"),
+    ),
+    Command(
+        "shutdown",
+        M_("Shut down"),
+        M_("Switches the kiosk off safely. Someone must switch it on again at the kiosk."),
+        M_("Shut the kiosk down?"),
+        M_("Nobody can use the kiosk until it is switched on again by hand."),
+        M_("Shut down"),
+    ),
+)
+
+
+class PowerPage(Page):
+    """The restart and power page (see the module docstring)."""
+
+    key = "power"
+    label = LABEL
+
+    def __init__(self, scene) -> None:
+        super().__init__(scene)
+        self.confirming: Command | None = None
+
+    def ask(self, command: Command) -> None:
+        """Show the confirmation of ``command``."""
+        self.confirming = command
+        self.changed()
+
+    def cancel(self) -> None:
+        """Close the confirmation without doing anything."""
+        self.confirming = None
+        self.changed()
+
+    def run(self) -> None:
+        """Run the confirmed command on a worker thread (the session audits it)."""
+        command, self.confirming = self.confirming, None
+        if command is None:
+            return
+        session = self.mode.session
+        action: Callable[[], None] = {
+            "restart": session.restart,
+            "reboot": session.reboot,
+            "shutdown": session.shut_down,
+        }[command.key]
+        self.scene.start_job(self.scene.job(f"power.{command.key}"), lambda progress: action())
+
+    def leave(self) -> None:
+        self.confirming = None
+
+    def build(self, area: pygame.Rect) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        widgets: list[Widget] = []
+        gap = m.px(12)
+        row_h = min(m.px(120), (area.height - gap * (len(COMMANDS) - 1)) // len(COMMANDS))
+        busy = any(self.scene.job(f"power.{c.key}").running for c in COMMANDS)
+        small_h = kit.text.line_height(m.text_small)
+        y = area.y
+        for command in COMMANDS:
+            rect = pygame.Rect(area.x, y, area.width, row_h)
+            button_w = min(m.px(260), rect.width // 3)
+            pad = m.px(14)
+            inner_w = rect.width - button_w - 3 * pad
+            children: list[Widget] = []
+            title = text(
+                f"power.{command.key}.title",
+                kit,
+                rect.x + pad,
+                rect.y + pad,
+                inner_w,
+                tr(command.title),
+                role="button",
+                bold=True,
+            )
+            children.append(title)
+            job = self.scene.job(f"power.{command.key}")
+            words, tone = tr(command.about), "muted"
+            if job.running:
+                words, tone = tr(WORKING), "normal"
+            elif job.error is not None:
+                words, tone = tr(FAILED).format(reason=job.error), "error"
+            elif job.state == "done":
+                words, tone = tr(ASKED), "success"
+            children.append(
+                text(
+                    f"power.{command.key}.about",
+                    kit,
+                    rect.x + pad,
+                    title.rect.bottom + m.px(4),
+                    inner_w,
+                    words,
+                    role="small",
+                    tone=tone,
+                    # As many lines as the card holds (two at most): a small panel shows the start.
+                    max_lines=max(1, min(2, (rect.bottom - m.px(6) - title.rect.bottom) // small_h)),
+                )
+            )
+            if job.running:
+                children.append(
+                    ProgressBar(
+                        f"power.{command.key}.progress",
+                        (rect.right - pad - button_w, rect.centery - m.px(8), button_w, m.px(16)),
+                        kit,
+                        None,
+                    )
+                )
+            else:
+                children.append(
+                    Button(
+                        f"power.{command.key}",
+                        (rect.right - pad - button_w, rect.centery - m.touch // 2, button_w, m.touch),
+                        kit,
+                        tr(command.title),
+                        lambda command=command: self.ask(command),
+                        style="secondary",
+                        enabled=not busy,
+                    )
+                )
+            widgets.append(
+                Panel(
+                    f"power.{command.key}.card",
+                    rect,
+                    kit,
+                    children,
+                    tone="error" if job.error is not None else "normal",
+                )
+            )
+            y += row_h + gap
+        return widgets
+
+    def overlay(self, area: pygame.Rect) -> Widget | None:
+        command = self.confirming
+        if command is None:
+            return None
+        tr = self.tr
+        return Dialog(
+            "power.confirm",
+            area,
+            self.kit,
+            tr(command.confirm_title),
+            tr(command.confirm_body),
+            [
+                ("cancel", tr(CANCEL), self.cancel, "secondary"),
+                ("ok", tr(command.confirm), self.run, "primary"),
+            ],
+            tone="warning",
+            on_outside=self.cancel,
+        )
