@@ -8,15 +8,20 @@ for every key with its meaning.
 from __future__ import annotations
 
 import os
-import re
-import types
-import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 
-from hal.settings import CameraSettings, PowerSettings, PrinterSettings, Seconds, Settings, SignaturePadSettings
+from hal.settings import (
+    CameraSettings,
+    PowerSettings,
+    PrinterSettings,
+    Seconds,
+    Settings,
+    SignaturePadSettings,
+)
+from kiosk import strict_toml
 
 #: Where the installer puts the config file on a kiosk.
 DEFAULT_CONFIG_PATH = Path("/etc/dukcapil-kiosk/config.toml")
@@ -158,11 +163,9 @@ class Config(Settings):
 def parse_config(text: str | bytes, source: str = "<config>") -> Config:
     """Decode TOML text into a :class:`Config`, raising :class:`ConfigError` on any problem."""
     try:
-        return msgspec.toml.decode(text, type=Config)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {_explain(str(exc))}") from None
-    except msgspec.DecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+        return strict_toml.decode(text, Config, source)
+    except strict_toml.StrictTomlError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -183,51 +186,3 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     return parse_config(data, str(path))
-
-
-_AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>[^`]*)`$")
-
-
-def _explain(message: str) -> str:
-    """Turn msgspec's message into ``key: problem (allowed: ...)``."""
-    match = _AT.match(message)
-    msg, path = (match["msg"], match["path"].lstrip(".")) if match else (message, "")
-    key = path or "(top level)"
-    unknown = re.match(r"Object contains unknown field `(?P<field>[^`]+)`", msg)
-    if unknown:
-        full = f"{path}.{unknown['field']}" if path else unknown["field"]
-        owner = _type_at(Config, path)
-        known = ", ".join(f.name for f in msgspec.structs.fields(owner)) if owner else ""
-        return f"{full}: unknown key (known keys here: {known})"
-    allowed = _allowed_values(_type_at(Config, path))
-    if allowed:
-        return f"{key}: {msg[0].lower() + msg[1:]} (allowed: {allowed})"
-    return f"{key}: {msg[0].lower() + msg[1:]}"
-
-
-def _type_at(root: type, path: str):
-    """The declared type at a dotted path of ``Config`` (None when it cannot be followed)."""
-    current = root
-    for part in filter(None, re.split(r"\.|\[\d+\]", path)):
-        try:
-            hints = typing.get_type_hints(current, include_extras=True)
-        except TypeError:
-            return None
-        if part not in hints:
-            return None
-        current = hints[part]
-    return current
-
-
-def _allowed_values(tp) -> str:
-    """Comma-separated allowed values when ``tp`` is (an optional) Literal, else ''."""
-    if tp is None:
-        return ""
-    while typing.get_origin(tp) is Annotated:
-        tp = typing.get_args(tp)[0]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        tp = args[0] if len(args) == 1 else tp
-    if typing.get_origin(tp) is Literal:
-        return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in typing.get_args(tp))
-    return ""

@@ -44,14 +44,14 @@ because offices edit it, not translators.
 
 from __future__ import annotations
 
-import re
-import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+
+from kiosk import strict_toml
 
 #: The languages every visible text of a service must be written in.
 LANGUAGES: tuple[str, ...] = ("id", "en")
@@ -234,11 +234,9 @@ class ServiceCatalog:
 def parse_service(data: str | bytes, source: str = "<service>") -> Service:
     """Decode one service file's TOML text, raising :class:`ServiceFileError` on any problem."""
     try:
-        return msgspec.toml.decode(data, type=Service)
-    except msgspec.ValidationError as exc:
-        raise ServiceFileError(f"{source}: {_explain(str(exc))}") from None
-    except msgspec.DecodeError as exc:
-        raise ServiceFileError(f"{source}: not valid TOML ({exc})") from None
+        return strict_toml.decode(data, Service, source)
+    except strict_toml.StrictTomlError as exc:
+        raise ServiceFileError(str(exc)) from None
 
 
 def load_service_file(path: Path) -> Service:
@@ -275,58 +273,3 @@ def load_services(office_dir: str | Path | None = None, *, shipped_dir: Path = S
     if not len(catalog):
         raise ServiceFileError(f"no service is enabled (looked in {' and '.join(searched)})")
     return catalog
-
-
-_AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>[^`]*)`$")
-
-
-def _explain(message: str) -> str:
-    """Turn msgspec's message into ``key: problem``, naming the known keys for an unknown one."""
-    match = _AT.match(message)
-    msg, path = (match["msg"], match["path"].lstrip(".")) if match else (message, "")
-    key = path or "(top level)"
-    unknown = re.match(r"Object contains unknown field `(?P<field>[^`]+)`", msg)
-    if unknown:
-        full = f"{path}.{unknown['field']}" if path else unknown["field"]
-        owner = _type_at(path)
-        known = ", ".join(f.name for f in msgspec.structs.fields(owner)) if owner else ""
-        return f"{full}: unknown key (known keys here: {known})"
-    missing = re.match(r"Object missing required field `(?P<field>[^`]+)`", msg)
-    if missing:
-        full = f"{path}.{missing['field']}" if path else missing["field"]
-        return f"{full}: missing"
-    return f"{key}: {msg[0].lower() + msg[1:]}"
-
-
-def _type_at(path: str) -> type | None:
-    """The struct type at a dotted path like ``fields[2].label`` of a service file, or None."""
-    current: typing.Any = Service
-    for part in filter(None, re.split(r"\.|(\[\d+\])", path)):
-        if part.startswith("["):
-            current = _unwrap(current)
-            args = typing.get_args(current)
-            if not args:
-                return None
-            current = args[0]
-            continue
-        current = _unwrap(current)
-        try:
-            hints = typing.get_type_hints(current, include_extras=True)
-        except TypeError:
-            return None
-        if part not in hints:
-            return None
-        current = hints[part]
-    current = _unwrap(current)
-    return current if isinstance(current, type) and issubclass(current, msgspec.Struct) else None
-
-
-def _unwrap(tp: typing.Any) -> typing.Any:
-    """Strip ``Annotated`` and ``X | None`` around a type."""
-    while typing.get_origin(tp) is Annotated:
-        tp = typing.get_args(tp)[0]
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return _unwrap(args[0])
-    return tp
