@@ -1,14 +1,18 @@
 """The main loop: pygame on the main thread, sleeping until something happens.
 
 Each iteration waits in ``pygame.event.wait(timeout)`` for a touch, a window event or a *wake*
-(a user event that another thread posts when it put something on the :class:`EventQueue` or
-finished background work), then drains the event queue, lets the scene update, and draws a frame
-only when something changed or a widget animates. A kiosk that nobody touches sleeps until the
-next timer (the idle warning, the attract loop) instead of spinning.
+(a user event that another thread pushes, through SDL itself, when it put something on the
+:class:`EventQueue` or finished background work: see :class:`Waker`), then drains the event
+queue, lets the scene update, and draws a frame only when something changed or a widget animates.
+A kiosk that nobody touches sleeps until the next timer (the idle warning, the attract loop)
+instead of spinning.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import glob
 import logging
 import os
 import queue
@@ -28,6 +32,63 @@ from ui.widgets.base import Widget
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+
+class _SdlUserEvent(ctypes.Structure):
+    """SDL2's ``SDL_UserEvent``, padded to the 56 bytes of the ``SDL_Event`` union."""
+
+    _fields_ = [
+        ("type", ctypes.c_uint32),
+        ("timestamp", ctypes.c_uint32),
+        ("window_id", ctypes.c_uint32),
+        ("code", ctypes.c_int32),
+        ("data1", ctypes.c_void_p),
+        ("data2", ctypes.c_void_p),
+        ("padding", ctypes.c_uint8 * 24),
+    ]
+
+
+def _sdl_library() -> ctypes.CDLL | None:
+    """The SDL2 library pygame runs on (the copy bundled in its wheel, else the system's)."""
+    bundled = glob.glob(
+        os.path.join(os.path.dirname(pygame.__file__), os.pardir, "pygame.libs", "libSDL2-2*.so*")
+    )
+    for path in [*bundled, ctypes.util.find_library("SDL2")]:
+        if not path:
+            continue
+        try:
+            library = ctypes.CDLL(path)
+            library.SDL_PushEvent.argtypes = [ctypes.c_void_p]
+            return library
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+class Waker:
+    """Wakes ``pygame.event.wait`` from any thread by pushing one user event into SDL's queue.
+
+    Why not ``pygame.event.post``: pygame 2.6 keeps Python objects for posted events that its
+    event filter touches while the main thread waits in ``event.wait`` with the GIL released; a
+    post from another thread then corrupts memory (the autopilot crashed within minutes). SDL's
+    own ``SDL_PushEvent`` is documented thread-safe, and an event without data needs none of
+    pygame's bookkeeping. Where SDL cannot be found by ctypes, ``pygame.event.post`` is the
+    fallback (with a warning).
+    """
+
+    def __init__(self, event_type: int) -> None:
+        self.event_type = event_type
+        self._sdl = _sdl_library()
+        if self._sdl is None:
+            log.warning("SDL2 not found through ctypes: waking the loop with pygame.event.post")
+
+    def __call__(self) -> bool:
+        """Push the wake event; False when SDL did not take it (no display open)."""
+        if self._sdl is not None:
+            event = _SdlUserEvent(type=self.event_type)
+            return self._sdl.SDL_PushEvent(ctypes.byref(event)) == 1
+        pygame.event.post(pygame.event.Event(self.event_type))
+        return True
 
 
 class Scene(Protocol):
@@ -111,6 +172,7 @@ class App:
         self.last_frame_s = 0.0
         self.frame_listeners: list[Callable[[float], Any]] = []
         self._wake_type = pygame.event.custom_type()
+        self._push_wake = Waker(self._wake_type)
         self._wake_pending = threading.Event()
         self._done: queue.SimpleQueue[tuple[Future, Callable[[Future], Any]]] = queue.SimpleQueue()
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ui-work")
@@ -128,8 +190,10 @@ class App:
             return  # one wake event in flight is enough: the loop drains everything at once
         self._wake_pending.set()
         try:
-            pygame.event.post(pygame.event.Event(self._wake_type))
+            pushed = self._push_wake()
         except pygame.error:
+            pushed = False
+        if not pushed:
             # The display is not open (yet, or any more): nothing is sleeping in event.wait.
             self._wake_pending.clear()
 
@@ -258,7 +322,9 @@ class App:
             if self._captured is not None:
                 # The scene rebuilt its widgets while a finger was down: follow the same widget by id.
                 old = self._captured
-                self._captured = next((w for w in root.walk() if w.id == old.id and type(w) is type(old)), None)
+                self._captured = next(
+                    (w for w in root.walk() if w.id == old.id and type(w) is type(old)), None
+                )
                 if self._captured is None:
                     old.pointer_cancel()
                     self._pointer.reset()
@@ -266,7 +332,7 @@ class App:
 
     def draw_if_needed(self, now: float) -> bool:
         """Draw a frame when something changed or an animation is due; True when one was drawn."""
-        root = self._current_root()
+        self._current_root()  # a rebuilt tree marks the frame dirty
         due = self._next_animation is not None and now >= self._next_animation
         if not (self._dirty or due):
             return False

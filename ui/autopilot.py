@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+import time
 from pathlib import Path
 
 from kiosk.journey import Step
@@ -31,7 +32,9 @@ class Autopilot:
         wait_s: Longest wait for work on other threads (a capture, a commit).
     """
 
-    def __init__(self, pilot: Pilot, view: JourneyView, *, shots: Path | None = None, wait_s: float = 20.0) -> None:
+    def __init__(
+        self, pilot: Pilot, view: JourneyView, *, shots: Path | None = None, wait_s: float = 20.0
+    ) -> None:
         self.pilot = pilot
         self.view = view
         self.shots = shots
@@ -51,7 +54,9 @@ class Autopilot:
         if self.shots is None or (self.only is not None and name.split("-")[0] not in self.only):
             return
         self._count += 1
-        path = self.shots / f"{self._count:02d}-{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
+        # Named by screen, not numbered: a screen caught or not (the brief "saving" step) must not
+        # rename every later file.
+        path = self.shots / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
         self.pilot.screenshot(path)
         self.taken.append(path)
 
@@ -62,7 +67,7 @@ class Autopilot:
         pilot.tap(spec.id)
         if spec.kind in _CHOICE_KINDS:
             option = f"{spec.id}.option.{value}"
-            down = f"{spec.id}.picker.down"
+            down = f"{spec.id}.down"
             while not pilot.exists(option) and pilot.exists(down) and pilot.find(down).enabled:
                 pilot.tap(down)
             if shoot:
@@ -102,7 +107,9 @@ class Autopilot:
                 raise RuntimeError(f"the {step} step does not accept the values: {dict(self.journey.issues)}")
 
     # -- a whole citizen --------------------------------------------------------------------------
-    def register(self, service_id: str, language: str, values: dict[str, str], *, shoot_editors: bool = False) -> str:
+    def register(
+        self, service_id: str, language: str, values: dict[str, str], *, shoot_editors: bool = False
+    ) -> str:
         """Walk one citizen from welcome to the receipt; returns the reference code."""
         pilot, journey = self.pilot, self.journey
         if journey.step is not Step.WELCOME:
@@ -123,6 +130,16 @@ class Autopilot:
             self.sign()
         if journey.step is not Step.REVIEW:
             raise RuntimeError(f"expected the review step, not {journey.step}")
+        review = self.view.screen
+        # The thumbnails are decoded on a worker thread; the screenshot waits for them.
+        pilot.wait_until(
+            lambda: (
+                (journey.photo_jpeg is None or review.photo is not None)
+                and (journey.signature is None or review.signature is not None)
+            ),
+            self.wait_s,
+            "the review thumbnails",
+        )
         self.shot(f"review-{service_id}")
         pilot.tap("review.consent")
         pilot.tap("nav.next")
@@ -142,8 +159,11 @@ class Autopilot:
         """Wait for the face check, take the photo through the countdown, accept it."""
         pilot = self.pilot
         screen = self.view.screen
-        pilot.wait_until(lambda: getattr(screen, "problems", None) is not None or screen.state != "live",
-                         self.wait_s, "the face check")
+        pilot.wait_until(
+            lambda: getattr(screen, "problems", None) is not None or screen.state != "live",
+            self.wait_s,
+            "the face check",
+        )
         self.shot("photo-live")
         pilot.tap("photo.take")
         self.shot("photo-countdown")
@@ -152,7 +172,9 @@ class Autopilot:
                 pilot.advance(1.0)
             if screen.state != "countdown":
                 break
-        pilot.wait_until(lambda: screen.state not in ("countdown", "capturing"), self.wait_s, "the photo capture")
+        pilot.wait_until(
+            lambda: screen.state not in ("countdown", "capturing"), self.wait_s, "the photo capture"
+        )
         self.shot("photo-review")
         if pilot.exists("photo.accept"):
             pilot.tap("photo.accept")
@@ -168,8 +190,21 @@ class Autopilot:
             emulator = getattr(pad, "emulator", None)
             if emulator is not None and not getattr(emulator, "autoplay", False):
                 emulator.play(emulator.signature())
-            pilot.wait_until(lambda: screen.ink.has_ink and not screen.ink.samples[-1].pen_down, self.wait_s,
-                             "a signature from the pad")
+            # A signature is done when the pen has been lifted and stayed away for a moment.
+            quiet = {"count": -1, "since": time.monotonic()}
+
+            def finished() -> bool:
+                count = len(screen.ink.samples)
+                if count != quiet["count"]:
+                    quiet.update(count=count, since=time.monotonic())
+                    return False
+                return (
+                    screen.ink.has_ink
+                    and not screen.ink.samples[-1].pen_down
+                    and (time.monotonic() - quiet["since"] > 0.6)
+                )
+
+            pilot.wait_until(finished, self.wait_s, "a signature from the pad")
         else:
             canvas = pilot.find("signature.canvas").rect
             for stroke in handwriting(canvas):
@@ -185,9 +220,17 @@ def handwriting(rect) -> list[list[tuple[int, int]]]:
     strokes = []
     left, width = rect.x + rect.width * 0.12, rect.width * 0.7
     base = rect.y + rect.height * 0.58
-    loop = [(left + width * t / 60, base - rect.height * 0.22 * math.sin(t / 4.2) * (1 - t / 90)) for t in range(60)]
+    loop = [
+        (left + width * t / 60, base - rect.height * 0.22 * math.sin(t / 4.2) * (1 - t / 90))
+        for t in range(60)
+    ]
     strokes.append([(round(x), round(y)) for x, y in loop])
-    strokes.append([(round(left + width * 0.15 + i * width * 0.011), round(base + rect.height * 0.12)) for i in range(40)])
+    strokes.append(
+        [
+            (round(left + width * 0.15 + i * width * 0.011), round(base + rect.height * 0.12))
+            for i in range(40)
+        ]
+    )
     return strokes
 
 

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Where translatable messages are marked.
 SOURCES = (ROOT / "ui", ROOT / "kiosk" / "registration.py")
 KEYWORDS = {"_": None, "N_": None, "tr": None, "gettext": None}
+#: Packages with catalogs of their own (the technician's maintenance mode has its own domain).
+OWN_CATALOGS = (ROOT / "ui" / "maintenance",)
 
 
 def source_files() -> list[Path]:
@@ -35,7 +37,9 @@ def source_files() -> list[Path]:
     files: list[Path] = []
     for source in SOURCES:
         files += sorted(source.rglob("*.py")) if source.is_dir() else [source]
-    return [f for f in files if f.name != "catalogs.py"]
+    return [
+        f for f in files if f.name != "catalogs.py" and not any(f.is_relative_to(own) for own in OWN_CATALOGS)
+    ]
 
 
 def extract() -> Catalog:
@@ -80,7 +84,9 @@ def check() -> list[str]:
                 problems.append(f"{language}: not translated {msgid!r}")
         mo = po_path(language).with_suffix(".mo")
         if not mo.exists() or mo.read_bytes() != compiled(language):
-            problems.append(f"{language}: {mo.name} is not compiled from the current .po (run: python -m ui.catalogs compile)")
+            problems.append(
+                f"{language}: {mo.name} is not compiled from the .po (run: python -m ui.catalogs compile)"
+            )
     return problems
 
 

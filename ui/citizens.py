@@ -70,7 +70,8 @@ def citizen_values(
             values[spec.id] = f"{rng.choice(_GIVEN)} {rng.choice(_FAMILY)}"
         elif kind == "text":
             if "address" in spec.id:
-                values[spec.id] = f"{rng.choice(_STREETS)} NO. {rng.randint(1, 99)}, RT 0{rng.randint(1, 9)}/RW 0{rng.randint(1, 9)}"
+                street, number = rng.choice(_STREETS), rng.randint(1, 99)
+                values[spec.id] = f"{street} NO. {number}, RT 0{rng.randint(1, 9)}/RW 0{rng.randint(1, 9)}"
             else:
                 values[spec.id] = rng.choice(_PLACES)
         elif kind == "date":

@@ -41,7 +41,9 @@ class Header(Widget):
         pygame.draw.rect(surface, self.kit.palette.header, self.rect)
         if self.kit.theme.high_contrast:
             m = self.kit.metrics
-            pygame.draw.line(surface, self.kit.palette.border, self.rect.bottomleft, self.rect.bottomright, m.border)
+            pygame.draw.line(
+                surface, self.kit.palette.border, self.rect.bottomleft, self.rect.bottomright, m.border
+            )
 
 
 class JourneyView:
@@ -254,10 +256,21 @@ class JourneyView:
     def _header_contents(self, root: Container, band: pygame.Rect, screen: Screen) -> None:
         kit, m = self.kit, self.kit.metrics
         other = next(code for code in LANGUAGES if code != self.journey.language)
-        lang_w = m.px(150)
-        lang = pygame.Rect(band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44))
-        root.add(Button("header.language", lang, kit, LANGUAGE_NAMES[other],
-                        lambda: self.journey.set_language(other), style="secondary", bold=False))
+        lang_w = m.px(190)
+        lang = pygame.Rect(
+            band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44)
+        )
+        root.add(
+            Button(
+                "header.language",
+                lang,
+                kit,
+                LANGUAGE_NAMES[other],
+                lambda: self.journey.set_language(other),
+                style="secondary",
+                bold=False,
+            )
+        )
         steps, index = self.journey.progress()
         progress_w = m.px(16) * len(steps) + m.px(10)
         right = lang.x - m.gap
@@ -268,7 +281,9 @@ class JourneyView:
         title_rect = pygame.Rect(m.margin, band.y, right - m.margin, band.height)
         title = screen.title()
         size_title = kit.text.fit_size(title, m.text_title, title_rect.width, bold=True)
-        label = Label("header.title", title_rect, kit, title, role="title", tone="inverse", valign="middle", bold=True)
+        label = Label(
+            "header.title", title_rect, kit, title, role="title", tone="inverse", valign="middle", bold=True
+        )
         if size_title < m.text_title:
             label.role = "button"
         root.add(label)
@@ -278,16 +293,40 @@ class JourneyView:
         tr = kit.tr
         button_w = min(m.px(230), (rect.width - 2 * m.gap) // 3)
         if nav.back:
-            root.add(Button("nav.back", (rect.x, rect.y, m.px(150), rect.height), kit, "\u2039  " + tr(BACK),
-                            self.journey.back, style="secondary"))
+            root.add(
+                Button(
+                    "nav.back",
+                    (rect.x, rect.y, m.px(150), rect.height),
+                    kit,
+                    "\u2039  " + tr(BACK),
+                    self.journey.back,
+                    style="secondary",
+                )
+            )
         if nav.cancel:
             cancel_w = m.px(170)
-            root.add(Button("nav.cancel", (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
-                            kit, tr(CANCEL), self.journey.cancel, style="quiet", bold=False))
+            root.add(
+                Button(
+                    "nav.cancel",
+                    (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
+                    kit,
+                    tr(CANCEL),
+                    self.journey.cancel,
+                    style="quiet",
+                    bold=False,
+                )
+            )
         if nav.next_label is not None:
-            root.add(Button("nav.next", (rect.right - button_w, rect.y, button_w, rect.height), kit,
-                            tr(nav.next_label) + "  \u203a", nav.on_next or self.journey.next,
-                            enabled=nav.next_enabled))
+            root.add(
+                Button(
+                    "nav.next",
+                    (rect.right - button_w, rect.y, button_w, rect.height),
+                    kit,
+                    tr(nav.next_label) + "  \u203a",
+                    nav.on_next or self.journey.next,
+                    enabled=nav.next_enabled,
+                )
+            )
 
     def _idle_dialog(self, area: pygame.Rect) -> Widget:
         tr = self.kit.tr

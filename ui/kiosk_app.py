@@ -28,8 +28,9 @@ def make_view(kiosk: Any, *, clock=time.monotonic, text: TextRenderer | None = N
     """The journey view over the kiosk's parts."""
     config = kiosk.config
     devices = dict(kiosk.devices)
-    status = KioskStatus(devices, power_policy=kiosk.power_policy,
-                         session_reserve_percent=config.power.session_reserve_percent)
+    status = KioskStatus(
+        devices, power_policy=kiosk.power_policy, session_reserve_percent=config.power.session_reserve_percent
+    )
     return JourneyView(
         kiosk.journey,
         status=status,
@@ -50,17 +51,15 @@ def run_kiosk(
     screenshots: Path | None = None,
     sizes: Sequence[tuple[int, int]] = (),
     languages: Sequence[str] = ("id", "en"),
+    clock=None,
 ) -> int:
-    """Show the kiosk until it is stopped (or, with ``autopilot``, until every citizen is through)."""
+    """Show the kiosk until it is stopped (or, with ``autopilot``, until every citizen is through).
+
+    ``clock`` must be the clock the journey was built with (the autopilot's fake clock).
+    """
     config = kiosk.config
     size = tuple(config.ui.size)
-    clock = time.monotonic
-    if autopilot:
-        from ui.pilot import FakeClock
-
-        # The autopilot moves time itself (countdowns, the idle warning) instead of waiting.
-        clock = FakeClock()
-        kiosk.journey._clock = clock  # noqa: SLF001 - the journey was built before the clock was chosen
+    clock = clock or time.monotonic
     open_display(sizes[0] if sizes else size, fullscreen=config.ui.fullscreen)
     watchdog = Watchdog.from_environment()
     view = make_view(kiosk, clock=clock)
@@ -103,10 +102,14 @@ def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> i
             for index, service in enumerate(journey.catalog):
                 values = citizen_values(service, journey.districts, today=today(), seed=index + 1)
                 # The first service shows every screen; the others only what differs between services.
-                pilot_run.only = None if index == 0 else {"checklist", "identity", "details", "review", "receipt"}
+                pilot_run.only = (
+                    None if index == 0 else {"checklist", "identity", "details", "review", "receipt"}
+                )
                 reference = pilot_run.register(service.id, language, values, shoot_editors=index == 0)
                 count += 1
-                log.info("autopilot: %s (%s, %dx%d) saved as %s", service.id, language, width, height, reference)
+                log.info(
+                    "autopilot: %s (%s, %dx%d) saved as %s", service.id, language, width, height, reference
+                )
             pilot_run.only = None
             _degraded_and_idle(pilot_run, pilot, kiosk, journey)
     log.info("autopilot: %d registrations saved", count)
@@ -116,8 +119,12 @@ def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> i
 def _degraded_and_idle(autopilot, pilot, kiosk, journey) -> None:
     """Screens that need a situation: a broken device, the network down, the idle warning."""
     events = kiosk.events
-    events.post(DeviceHealthChanged(device="printer", status="failed", detail="autopilot: printer switched off"))
-    events.post(DeviceHealthChanged(device="camera", status="failed", detail="autopilot: camera switched off"))
+    events.post(
+        DeviceHealthChanged(device="printer", status="failed", detail="autopilot: printer switched off")
+    )
+    events.post(
+        DeviceHealthChanged(device="camera", status="failed", detail="autopilot: camera switched off")
+    )
     events.post(SyncStatusChanged(state="waiting", pending=3, dead=0, detail="autopilot: network down"))
     events.post(MainsLost())
     pilot.settle()

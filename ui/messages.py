@@ -8,6 +8,7 @@ every code the kiosk layer defines has its own).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Mapping
 
@@ -60,8 +61,10 @@ NOTICES = {
     "camera_down": N_("The camera is not working. Your photo will be taken at the counter."),
     "signature_pad_down": N_("The signature pad is not working. You can sign on this screen instead."),
     "printer_down": N_("The printer is not working. Your receipt code will be shown on the screen."),
-    "network_down": N_("No connection to the registry right now. Registrations are saved on this kiosk "
-                       "and sent automatically later."),
+    "network_down": N_(
+        "No connection to the registry right now. Registrations are saved on this kiosk "
+        "and sent automatically later."
+    ),
     "on_battery": N_("Power cut: the kiosk is running on its battery."),
     "sessions_paused": N_("This kiosk cannot take new registrations right now. Please go to the counter."),
 }
@@ -69,22 +72,31 @@ _NOTICE_FALLBACK = N_("Some parts of this kiosk are not working right now.")
 
 #: Why a new session is refused (kiosk.journey.Journey.refusal).
 REFUSALS = {
-    "battery_low": N_("The battery is low, so the kiosk is not starting new registrations. "
-                      "Please go to the counter."),
+    "battery_low": N_(
+        "The battery is low, so the kiosk is not starting new registrations. Please go to the counter."
+    ),
     "shutting_down": N_("The kiosk is shutting down. Please go to the counter."),
     "sessions_paused": N_("This kiosk cannot take new registrations right now. Please go to the counter."),
 }
 
 #: Why saving failed (kiosk.journey.SaveError.reason).
 SAVE_ERRORS = {
-    "storage_full": N_("The kiosk's storage is full, so your registration could not be saved. "
-                       "Your answers are still here. Please ask the staff for help."),
-    "storage_error": N_("The kiosk could not save your registration. Your answers are still here: "
-                        "please try again, or ask the staff for help."),
-    "not_configured": N_("This kiosk is not set up to save registrations yet. Please ask the staff for help."),
+    "storage_full": N_(
+        "The kiosk's storage is full, so your registration could not be saved. "
+        "Your answers are still here. Please ask the staff for help."
+    ),
+    "storage_error": N_(
+        "The kiosk could not save your registration. Your answers are still here: "
+        "please try again, or ask the staff for help."
+    ),
+    "not_configured": N_(
+        "This kiosk is not set up to save registrations yet. Please ask the staff for help."
+    ),
 }
-_SAVE_FALLBACK = N_("Your registration could not be saved. Your answers are still here: please try again, "
-                    "or ask the staff for help.")
+_SAVE_FALLBACK = N_(
+    "Your registration could not be saved. Your answers are still here: please try again, "
+    "or ask the staff for help."
+)
 
 
 def _format(tr: Translator, template: str, params: Mapping[str, object]) -> str:
@@ -101,10 +113,8 @@ def validation_message(tr: Translator, code: str, params: Mapping[str, object] |
     if code == "nik_sex_mismatch" and shown.get("nik_sex") in SEX_WORDS:
         shown["nik_sex"] = tr(SEX_WORDS[str(shown["nik_sex"])])
     if code == "date_too_early" and isinstance(shown.get("earliest"), str):
-        try:
+        with contextlib.suppress(ValueError):
             shown["earliest"] = datetime.date.fromisoformat(str(shown["earliest"])).strftime("%d-%m-%Y")
-        except ValueError:
-            pass
     return _format(tr, VALIDATION.get(code, _VALIDATION_FALLBACK), shown)
 
 

@@ -65,7 +65,9 @@ class Pilot:
             self.clock.advance(seconds / steps)
             self.settle()
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
+    ) -> None:
         """Run the loop (really waiting, for worker threads) until ``condition()`` holds.
 
         For work that happens on other threads (a capture, a commit): the loop sleeps in
@@ -141,15 +143,17 @@ class Pilot:
     def _post_finger(self, kind: int, pos: tuple[int, int], finger: int) -> None:
         width, height = pygame.display.get_surface().get_size()
         x, y = pos[0] / width, pos[1] / height
-        pygame.event.post(pygame.event.Event(kind, touch_id=1, finger_id=finger, x=x, y=y, dx=0.0, dy=0.0,
-                                             pressure=1.0))
+        pygame.event.post(
+            pygame.event.Event(kind, touch_id=1, finger_id=finger, x=x, y=y, dx=0.0, dy=0.0, pressure=1.0)
+        )
         # SDL adds a synthetic mouse event for every finger event; the app must ignore it.
         mouse = {pygame.FINGERDOWN: pygame.MOUSEBUTTONDOWN, pygame.FINGERUP: pygame.MOUSEBUTTONUP}.get(kind)
         if mouse is not None:
             pygame.event.post(pygame.event.Event(mouse, pos=pos, button=1, touch=True))
         else:
-            pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0),
-                                                 touch=True))
+            pygame.event.post(
+                pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0), touch=True)
+            )
 
     def type(self, text: str, keyboard: str = "keyboard") -> None:
         """Type ``text`` on the on-screen keyboard, one key tap per character."""

@@ -29,7 +29,9 @@ class Ink:
         clock: Monotonic seconds, for the sample times.
     """
 
-    def __init__(self, source: Literal["pad", "touch"], width: int, height: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, source: Literal["pad", "touch"], width: int, height: int, clock: Callable[[], float]
+    ) -> None:
         self.source = source
         self.width = max(1, width)
         self.height = max(1, height)
@@ -38,7 +40,9 @@ class Ink:
         self._start: float | None = None
         self.revision = 0
 
-    def add(self, x: float, y: float, pen_down: bool, *, t: float | None = None, pressure: int | None = None) -> None:
+    def add(
+        self, x: float, y: float, pen_down: bool, *, t: float | None = None, pressure: int | None = None
+    ) -> None:
         """Add one sample; ``t`` is a monotonic time (the clock's now when None)."""
         now = self._clock() if t is None else t
         if self._start is None:
@@ -47,7 +51,9 @@ class Ink:
             self._start = now
         x = min(max(0, int(round(x))), self.width - 1)
         y = min(max(0, int(round(y))), self.height - 1)
-        self.samples.append(PenPoint(t=max(0.0, now - self._start), x=x, y=y, pen_down=pen_down, pressure=pressure))
+        self.samples.append(
+            PenPoint(t=max(0.0, now - self._start), x=x, y=y, pen_down=pen_down, pressure=pressure)
+        )
         self.revision += 1
 
     def clear(self) -> None:

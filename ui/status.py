@@ -118,8 +118,17 @@ class KioskStatus:
         return self.on_battery, self.battery_percent, refusal
 
     def _snapshot(self) -> tuple:
-        return (self._power(), tuple(sorted(self.health.items())), self.on_battery, self.battery_percent, self.battery_low,
-                self.network_ok, self.pending, self.dead, self.shutting_down)
+        return (
+            self._power(),
+            tuple(sorted(self.health.items())),
+            self.on_battery,
+            self.battery_percent,
+            self.battery_low,
+            self.network_ok,
+            self.pending,
+            self.dead,
+            self.shutting_down,
+        )
 
     def works(self, device: str) -> bool:
         """Whether ``device`` exists and has not failed (degraded still serves)."""
@@ -150,7 +159,9 @@ class KioskStatus:
         else:
             items.append(StatusItem("network", tr(_OFFLINE), "warning"))
         if on_battery:
-            text = tr(_BATTERY_PERCENT).format(percent=round(percent)) if percent is not None else tr(_BATTERY)
+            text = (
+                tr(_BATTERY_PERCENT).format(percent=round(percent)) if percent is not None else tr(_BATTERY)
+            )
             items.append(StatusItem("power", text, "error" if refusal else "warning"))
         else:
             items.append(StatusItem("power", tr(_MAINS), "ok"))

@@ -22,10 +22,22 @@ Color = tuple[int, int, int] | tuple[int, int, int, int]
 
 #: Regular and bold faces, best first. Debian paths; the installer puts the fonts there.
 _FONT_FAMILIES: tuple[tuple[str, str], ...] = (
-    ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
-    ("/usr/share/fonts/opentype/inter/Inter-Regular.otf", "/usr/share/fonts/opentype/inter/Inter-SemiBold.otf"),
-    ("/usr/share/fonts/truetype/inter/Inter-Regular.ttf", "/usr/share/fonts/truetype/inter/Inter-SemiBold.ttf"),
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    (
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+    ),
+    (
+        "/usr/share/fonts/opentype/inter/Inter-Regular.otf",
+        "/usr/share/fonts/opentype/inter/Inter-SemiBold.otf",
+    ),
+    (
+        "/usr/share/fonts/truetype/inter/Inter-Regular.ttf",
+        "/usr/share/fonts/truetype/inter/Inter-SemiBold.ttf",
+    ),
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
 )
 
 
@@ -142,7 +154,7 @@ class TextRenderer:
             line = ""
             for word in paragraph.split(" "):
                 candidate = f"{line} {word}" if line else word
-                if _advance(face, candidate, size) <= max_width or not line and _fits_alone(face, word, size, max_width):
+                if _advance(face, candidate, size) <= max_width:
                     line = candidate
                     continue
                 if line:
@@ -164,10 +176,17 @@ class TextRenderer:
         return lines
 
     def fit_size(self, text: str, size: int, max_width: int, *, bold: bool = False, minimum: int = 10) -> int:
-        """The largest size <= ``size`` at which ``text`` fits in ``max_width`` on one line."""
+        """The largest size <= ``size`` at which ``text`` fits in ``max_width`` on one line (cached)."""
+        key = ("fit", text, size, max_width, bold, minimum)
+        cached = self._wraps.get(key)
+        if cached is not None:
+            return cached[0]
         face = self._face(bold)
         while size > minimum and _advance(face, text, size) > max_width:
             size -= 1
+        self._wraps[key] = (size,)
+        if len(self._wraps) > self._max:
+            self._wraps.popitem(last=False)
         return size
 
     def clear(self) -> None:
@@ -182,7 +201,3 @@ def _advance(face: pygame.freetype.Font, text: str, size: int) -> int:
     metrics = face.get_metrics(text, size=size)
     advance = sum(m[4] for m in metrics if m is not None)
     return int(round(advance))
-
-
-def _fits_alone(face: pygame.freetype.Font, word: str, size: int, max_width: int) -> bool:
-    return _advance(face, word, size) <= max_width

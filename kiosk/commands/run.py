@@ -48,13 +48,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_argument(parser)
     parser.add_argument("--simulate", action="store_true", help="use the simulated backend of every device")
     parser.add_argument("--windowed", action="store_true", help="a window instead of fullscreen (a desktop)")
-    parser.add_argument("--autopilot", action="store_true",
-                        help="walk synthetic citizens through every service, then exit (headless demo)")
-    parser.add_argument("--screenshots", metavar="DIR", help="with --autopilot: save a PNG of every screen here")
-    parser.add_argument("--sizes", default="", metavar="WxH,...",
-                        help="with --autopilot: screen sizes to walk (default: the configured size)")
-    parser.add_argument("--languages", default="id,en", metavar="LANG,...",
-                        help="with --autopilot: languages to walk (default: id,en)")
+    parser.add_argument(
+        "--autopilot",
+        action="store_true",
+        help="walk synthetic citizens through every service, then exit (headless demo)",
+    )
+    parser.add_argument(
+        "--screenshots", metavar="DIR", help="with --autopilot: save a PNG of every screen here"
+    )
+    parser.add_argument(
+        "--sizes",
+        default="",
+        metavar="WxH,...",
+        help="with --autopilot: screen sizes to walk (default: the configured size)",
+    )
+    parser.add_argument(
+        "--languages",
+        default="id,en",
+        metavar="LANG,...",
+        help="with --autopilot: languages to walk (default: id,en)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -118,8 +131,9 @@ def _token(config: Config) -> str:
     return config.server.token
 
 
-def build_kiosk(config: Config, events: EventQueue | None = None, *, devices: Devices | None = None,
-                clock=None) -> Kiosk:
+def build_kiosk(
+    config: Config, events: EventQueue | None = None, *, devices: Devices | None = None, clock=None
+) -> Kiosk:
     """Make every part of the kiosk from ``config`` (no UI yet).
 
     Args:
@@ -131,7 +145,7 @@ def build_kiosk(config: Config, events: EventQueue | None = None, *, devices: De
     import time
 
     from kiosk.journey import Journey
-    from kiosk.outbox import Outbox
+    from kiosk.outbox import OUTBOX_FILENAME, Outbox
     from kiosk.power_policy import PowerPolicy, ShutdownSequence, journey_activity
     from kiosk.regions import districts_of
     from kiosk.registration import Registration
@@ -148,7 +162,7 @@ def build_kiosk(config: Config, events: EventQueue | None = None, *, devices: De
             devices = open_devices(config, events)
         for warning in fallbacks:
             log.warning("%s", warning.message)
-    outbox = Outbox(data / "outbox.db")
+    outbox = Outbox(data / OUTBOX_FILENAME)
     identity = KioskIdentity.load_or_create(data / "keys")
     client = IngestClient(
         config.server.url,
@@ -205,15 +219,25 @@ def run(args: argparse.Namespace) -> int:
     # The composition root is the one place in kiosk/ that imports the UI, and only here, lazily.
     from ui.kiosk_app import run_kiosk
 
-    kiosk = build_kiosk(config)
+    clock = None
+    if args.autopilot:
+        from ui.pilot import FakeClock
+
+        # The autopilot moves time itself (countdowns, the idle warning) instead of waiting for it.
+        clock = FakeClock()
+    kiosk = build_kiosk(config, clock=clock)
     try:
-        return run_kiosk(
-            kiosk,
-            autopilot=args.autopilot,
-            screenshots=Path(args.screenshots) if args.screenshots else None,
-            sizes=_sizes(args.sizes),
-            languages=tuple(code for code in args.languages.split(",") if code),
-        ) or EXIT_OK
+        return (
+            run_kiosk(
+                kiosk,
+                autopilot=args.autopilot,
+                screenshots=Path(args.screenshots) if args.screenshots else None,
+                sizes=_sizes(args.sizes),
+                languages=tuple(code for code in args.languages.split(",") if code),
+                clock=clock,
+            )
+            or EXIT_OK
+        )
     finally:
         kiosk.close()
 

@@ -37,20 +37,40 @@ class ChecklistScreen(Screen):
             return []
         widgets: list[Widget] = []
         intro_h = kit.text.line_height(m.text_body)
-        widgets.append(Label("checklist.intro", (area.x, area.y, area.width, intro_h), kit, tr(INTRO), tone="muted",
-                             role="small"))
+        widgets.append(
+            Label(
+                "checklist.intro",
+                (area.x, area.y, area.width, intro_h),
+                kit,
+                tr(INTRO),
+                tone="muted",
+                role="small",
+            )
+        )
         y = area.y + intro_h + m.px(4)
         notices = [notice_message(tr, code) for code in self.journey.notices]
         notice_h = 0
         if notices:
             text = "\n".join(notices)
-            label = Label("checklist.notices", (area.x + m.px(12), 0, area.width - m.px(24), 1), kit, text,
-                          role="small")
+            label = Label(
+                "checklist.notices", (area.x + m.px(12), 0, area.width - m.px(24), 1), kit, text, role="small"
+            )
             notice_h = label.content_height() + m.px(12)
-            label.rect = pygame.Rect(area.x + m.px(12), area.bottom - notice_h + m.px(6), area.width - m.px(24),
-                                     notice_h - m.px(12))
-            widgets.append(Panel("checklist.notice_panel", (area.x, area.bottom - notice_h, area.width, notice_h),
-                                 kit, [label], tone="warning"))
+            label.rect = pygame.Rect(
+                area.x + m.px(12),
+                area.bottom - notice_h + m.px(6),
+                area.width - m.px(24),
+                notice_h - m.px(12),
+            )
+            widgets.append(
+                Panel(
+                    "checklist.notice_panel",
+                    (area.x, area.bottom - notice_h, area.width, notice_h),
+                    kit,
+                    [label],
+                    tone="warning",
+                )
+            )
             notice_h += m.gap
         documents = service.documents
         columns = 2 if len(documents) > 2 else 1
@@ -72,16 +92,39 @@ def _document(kit, item, lang, tr, cell: pygame.Rect) -> Widget:
     tag = tr(REQUIRED) if item.required else tr(IF_APPLICABLE)
     line_h = kit.text.line_height(m.text_small, True)
     widgets: list[Widget] = [
-        Label(f"checklist.{item.id}.tag", (inner.x, inner.y, inner.width, line_h), kit, tag, role="small",
-              tone="primary" if item.required else "muted", bold=True),
+        Label(
+            f"checklist.{item.id}.tag",
+            (inner.x, inner.y, inner.width, line_h),
+            kit,
+            tag,
+            role="small",
+            tone="primary" if item.required else "muted",
+            bold=True,
+        ),
     ]
     room = max(1, (inner.height - line_h) // line_h)
     label_lines = kit.text.wrap(item.label.get(lang), m.text_small, inner.width, bold=True)
     used = min(len(label_lines), room)
-    widgets.append(Label(f"checklist.{item.id}", (inner.x, inner.y + line_h, inner.width, used * line_h), kit,
-                         item.label.get(lang), role="small", bold=True))
+    widgets.append(
+        Label(
+            f"checklist.{item.id}",
+            (inner.x, inner.y + line_h, inner.width, used * line_h),
+            kit,
+            item.label.get(lang),
+            role="small",
+            bold=True,
+        )
+    )
     if item.note and room - used > 0:
         y = inner.y + line_h + used * line_h
-        widgets.append(Label(f"checklist.{item.id}.note", (inner.x, y, inner.width, (room - used) * line_h), kit,
-                             item.note.get(lang), role="small", tone="muted"))
+        widgets.append(
+            Label(
+                f"checklist.{item.id}.note",
+                (inner.x, y, inner.width, (room - used) * line_h),
+                kit,
+                item.note.get(lang),
+                role="small",
+                tone="muted",
+            )
+        )
     return Panel(f"checklist.{item.id}.card", cell, kit, widgets)

@@ -35,9 +35,18 @@ class LanguageScreen(Screen):
         for code in LANGUAGES:
             rect = pygame.Rect(0, y, width, height)
             rect.centerx = area.centerx
-            widgets.append(Button(f"language.{code}", rect, kit, LANGUAGE_NAMES[code],
-                                  lambda code=code: self.journey.choose_language(code), style="choice",
-                                  align="center", selected=False))
+            widgets.append(
+                Button(
+                    f"language.{code}",
+                    rect,
+                    kit,
+                    LANGUAGE_NAMES[code],
+                    lambda code=code: self.journey.choose_language(code),
+                    style="choice",
+                    align="center",
+                    selected=False,
+                )
+            )
             y += height + m.px(20)
         return widgets
 
@@ -57,8 +66,15 @@ class ServiceScreen(Screen):
         kit, m = self.kit, self.kit.metrics
         lang = self.journey.language
         services = list(self.journey.catalog)
-        widgets: list[Widget] = [Label("service.hint", (area.x, area.y, area.width, kit.text.line_height(m.text_body)),
-                                       kit, self.tr(SERVICE_HINT), tone="muted")]
+        widgets: list[Widget] = [
+            Label(
+                "service.hint",
+                (area.x, area.y, area.width, kit.text.line_height(m.text_body)),
+                kit,
+                self.tr(SERVICE_HINT),
+                tone="muted",
+            )
+        ]
         top = area.y + kit.text.line_height(m.text_body) + m.gap
         columns = 2 if len(services) > 1 else 1
         rows = (len(services) + columns - 1) // columns
@@ -68,8 +84,16 @@ class ServiceScreen(Screen):
         for i, service in enumerate(services):
             row, col = divmod(i, columns)
             rect = pygame.Rect(area.x + col * (cell_w + gap), top + row * (cell_h + gap), cell_w, cell_h)
-            widgets.append(Button(f"service.{service.id}", rect, kit, service.name.get(lang),
-                                  lambda sid=service.id: self.journey.choose_service(sid), style="choice",
-                                  detail=service.description.get(lang),
-                                  selected=self.journey.service is not None and self.journey.service.id == service.id))
+            widgets.append(
+                Button(
+                    f"service.{service.id}",
+                    rect,
+                    kit,
+                    service.name.get(lang),
+                    lambda sid=service.id: self.journey.choose_service(sid),
+                    style="choice",
+                    detail=service.description.get(lang),
+                    selected=self.journey.service is not None and self.journey.service.id == service.id,
+                )
+            )
         return widgets

@@ -231,20 +231,39 @@ class FormScreen(Screen):
             rect = pygame.Rect(x0 + col * (width + gap), area.y + row * (field_h + m.gap), width, field_h)
             message, tone = self.message(spec)
             choice = spec.kind in _CHOICE_KINDS
-            value = self.journey.display_value(spec.id) if choice else format_value(
-                spec.kind, self.journey.fields.get(spec.id, ""))
-            widgets.append(TextField(
-                spec.id, rect, kit, spec.label.get(lang), value,
-                placeholder=tr(TOUCH_TO_CHOOSE if choice else TOUCH_TO_FILL),
-                message=message, message_tone=tone,
-                hint=spec.hint.get(lang) if spec.hint else "",
-                on_tap=lambda fid=spec.id: self.open_editor(fid),
-            ))
+            value = (
+                self.journey.display_value(spec.id)
+                if choice
+                else format_value(spec.kind, self.journey.fields.get(spec.id, ""))
+            )
+            widgets.append(
+                TextField(
+                    spec.id,
+                    rect,
+                    kit,
+                    spec.label.get(lang),
+                    value,
+                    placeholder=tr(TOUCH_TO_CHOOSE if choice else TOUCH_TO_FILL),
+                    message=message,
+                    message_tone=tone,
+                    hint=spec.hint.get(lang) if spec.hint else "",
+                    on_tap=lambda fid=spec.id: self.open_editor(fid),
+                )
+            )
         if len(pages) > 1:
             text = tr(PAGE).format(page=self.page + 1, pages=len(pages))
             line_h = kit.text.line_height(m.text_small)
-            widgets.append(Label("form.page", (area.x, area.bottom - line_h, area.width, line_h), kit, text,
-                                 role="small", tone="muted", align="right"))
+            widgets.append(
+                Label(
+                    "form.page",
+                    (area.x, area.bottom - line_h, area.width, line_h),
+                    kit,
+                    text,
+                    role="small",
+                    tone="muted",
+                    align="right",
+                )
+            )
         return widgets
 
     def _build_editor(self, area: pygame.Rect) -> list[Widget]:
@@ -263,26 +282,60 @@ class FormScreen(Screen):
         if choice:
             hint_h = kit.text.line_height(m.text_body)
             hint = spec.hint.get(lang) if spec.hint else tr(TOUCH_TO_CHOOSE)
-            widgets.append(Label("editor.hint", (area.x, area.y, area.width - done_w - m.gap, hint_h), kit, hint,
-                                 tone="muted"))
-            widgets.append(Button("editor.done", (area.right - done_w, area.y, done_w, m.touch), kit,
-                                  "\u2039  " + tr(BACK), self.close_editor, style="secondary"))
+            widgets.append(
+                Label(
+                    "editor.hint",
+                    (area.x, area.y, area.width - done_w - m.gap, hint_h),
+                    kit,
+                    hint,
+                    tone="muted",
+                )
+            )
+            widgets.append(
+                Button(
+                    "editor.done",
+                    (area.right - done_w, area.y, done_w, m.touch),
+                    kit,
+                    "\u2039  " + tr(BACK),
+                    self.close_editor,
+                    style="secondary",
+                )
+            )
             top = area.y + max(hint_h, m.touch) + m.gap
             widgets.append(self._choices(spec, pygame.Rect(area.x, top, area.width, area.bottom - top)))
             return widgets
         field_rect = pygame.Rect(area.x, area.y, area.width - done_w - m.gap, field_h)
         raw = self.journey.fields.get(spec.id, "")
-        widgets.append(TextField(
-            spec.id, field_rect, kit, spec.label.get(lang), format_value(spec.kind, raw),
-            message=message, message_tone=tone, focused=True,
-            hint=spec.hint.get(lang) if spec.hint else "",
-            mask=tr(DATE_MASK) if spec.kind == "date" else "",
-        ))
+        widgets.append(
+            TextField(
+                spec.id,
+                field_rect,
+                kit,
+                spec.label.get(lang),
+                format_value(spec.kind, raw),
+                message=message,
+                message_tone=tone,
+                focused=True,
+                hint=spec.hint.get(lang) if spec.hint else "",
+                mask=tr(DATE_MASK) if spec.kind == "date" else "",
+            )
+        )
         box = widgets[-1].box()
-        widgets.append(Button("editor.done", (area.right - done_w, box.y, done_w, box.height), kit, tr(DONE),
-                              self.close_editor))
+        widgets.append(
+            Button(
+                "editor.done",
+                (area.right - done_w, box.y, done_w, box.height),
+                kit,
+                tr(DONE),
+                self.close_editor,
+            )
+        )
         top = field_rect.bottom + m.gap
-        layout = "digits" if spec.kind in _DIGIT_KINDS else ("letters" if spec.kind == "name" else "letters_digits")
+        layout = (
+            "digits"
+            if spec.kind in _DIGIT_KINDS
+            else ("letters" if spec.kind == "name" else "letters_digits")
+        )
         keys = pygame.Rect(area.x, top, area.width, area.bottom - top)
         if layout == "digits":
             keys = pygame.Rect(area.x, top, min(area.width, m.px(420)), area.bottom - top)
@@ -295,10 +348,16 @@ class FormScreen(Screen):
         options = self.journey.options_for(spec.id)
         selected = self.journey.fields.get(spec.id) or None
         if len(options) > _MAX_BUTTON_CHOICES:
-            picker = ListPicker(f"{spec.id}.picker", area, kit, options, selected,
-                                lambda value, fid=spec.id: self.pick(fid, value),
-                                offset=self.picker_offsets.get(spec.id),
-                                on_scroll=lambda offset, fid=spec.id: self.picker_offsets.__setitem__(fid, offset))
+            picker = ListPicker(
+                spec.id,
+                area,
+                kit,
+                options,
+                selected,
+                lambda value, fid=spec.id: self.pick(fid, value),
+                offset=self.picker_offsets.get(spec.id),
+                on_scroll=lambda offset, fid=spec.id: self.picker_offsets.__setitem__(fid, offset),
+            )
             return picker
         group = Container(f"{spec.id}.choices", area, kit)
         columns = 2 if len(options) > 2 else len(options)
@@ -309,9 +368,18 @@ class FormScreen(Screen):
         for i, (value, label) in enumerate(options):
             row, col = divmod(i, columns)
             rect = pygame.Rect(area.x + col * (cell_w + gap), area.y + row * (cell_h + gap), cell_w, cell_h)
-            group.add(Button(f"{spec.id}.option.{value}", rect, kit, label,
-                             lambda v=value, fid=spec.id: self.pick(fid, v), style="choice", selected=value == selected,
-                             align="center"))
+            group.add(
+                Button(
+                    f"{spec.id}.option.{value}",
+                    rect,
+                    kit,
+                    label,
+                    lambda v=value, fid=spec.id: self.pick(fid, v),
+                    style="choice",
+                    selected=value == selected,
+                    align="center",
+                )
+            )
         return group
 
     def overlay(self, area: pygame.Rect) -> Widget | None:
@@ -328,9 +396,15 @@ class FormScreen(Screen):
         if not lines:
             self.confirming = False
             return None
-        return Dialog("confirm", area, self.kit, tr(CHECK_TITLE), "\n".join(lines),
-                      [("fix", tr(FIX_IT), self.fix, "secondary"), ("yes", tr(IT_IS_CORRECT), self.confirm, "primary")],
-                      tone="warning")
+        return Dialog(
+            "confirm",
+            area,
+            self.kit,
+            tr(CHECK_TITLE),
+            "\n".join(lines),
+            [("fix", tr(FIX_IT), self.fix, "secondary"), ("yes", tr(IT_IS_CORRECT), self.confirm, "primary")],
+            tone="warning",
+        )
 
     def key(self, event: pygame.event.Event) -> None:
         if not self.editing:

@@ -7,7 +7,6 @@ result) runs on a worker thread. The screen itself only blits the camera's newes
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 from concurrent.futures import Future
@@ -19,6 +18,7 @@ from hal.events import Event
 from kiosk.journey import Step
 from ui.i18n import N_
 from ui.messages import photo_message
+from ui.pictures import decode, to_surface
 from ui.screens.base import Nav, Screen
 from ui.widgets import Button, CameraView, Label, Spinner, Widget
 
@@ -114,11 +114,11 @@ class PhotoScreen(Screen):
 
     # -- events and time ------------------------------------------------------------------------
     def on_event(self, event: Event) -> bool:
-        if isinstance(event, PhotoChecked) and self.state in ("live", "countdown"):
-            if event.problems != self.problems:
-                self.problems = event.problems
-                self.changed()
-                return True
+        live = self.state in ("live", "countdown")
+        if isinstance(event, PhotoChecked) and live and event.problems != self.problems:
+            self.problems = event.problems
+            self.changed()
+            return True
         return False
 
     def update(self, now: float) -> None:
@@ -147,11 +147,10 @@ class PhotoScreen(Screen):
         self.changed()
         camera = self._camera
 
-        def capture() -> tuple[bytes, pygame.Surface]:
+        def capture():
             jpeg = camera.capture_jpeg()
             # Decoding a still takes tens of milliseconds on a Pi: done here, not in a frame.
-            image = pygame.image.load(io.BytesIO(jpeg), "photo.jpg")
-            return jpeg, image
+            return jpeg, decode(jpeg)
 
         self._capture = self.view.run_in_background(capture, self._captured)
 
@@ -160,7 +159,8 @@ class PhotoScreen(Screen):
             return  # the citizen left (or the session was wiped) while the camera worked
         self._capture = None
         try:
-            self.photo_jpeg, self.photo_image = future.result()
+            self.photo_jpeg, pixels = future.result()
+            self.photo_image = to_surface(pixels)
         except Exception as exc:  # noqa: BLE001 - any camera failure is shown the same way
             log.warning("photo capture failed: %s", type(exc).__name__)
             self.state = "failed"
@@ -198,40 +198,101 @@ class PhotoScreen(Screen):
         tone = "neutral" if self.problems is None else ("good" if not self.problems else "adjust")
         frozen = self.photo_image if self.state == "review" else None
         widgets: list[Widget] = [
-            CameraView("photo.camera", view_rect, kit, camera.latest_frame if camera is not None else (lambda: None),
-                       guide_tone=tone, frozen=frozen, waiting_text=tr(WAITING), mirror=frozen is None,
-                       cache=self._view_cache)
+            CameraView(
+                "photo.camera",
+                view_rect,
+                kit,
+                camera.latest_frame if camera is not None else (lambda: None),
+                guide_tone=tone,
+                frozen=frozen,
+                waiting_text=tr(WAITING),
+                mirror=frozen is None,
+                cache=self._view_cache,
+            )
         ]
         if self.state == "countdown" and self.countdown_end is not None:
             left = max(1, math.ceil(self.countdown_end - self.view.clock()))
-            widgets.append(Label("photo.countdown", view_rect, kit, str(left), role="display", tone="inverse",
-                                 align="center", valign="middle", bold=True))
-        side = pygame.Rect(view_rect.right + m.px(18), area.y, area.right - view_rect.right - m.px(18), area.height)
+            widgets.append(
+                Label(
+                    "photo.countdown",
+                    view_rect,
+                    kit,
+                    str(left),
+                    role="display",
+                    tone="inverse",
+                    align="center",
+                    valign="middle",
+                    bold=True,
+                )
+            )
+        side = pygame.Rect(
+            view_rect.right + m.px(18), area.y, area.right - view_rect.right - m.px(18), area.height
+        )
         y = side.y
         if self.state in ("live", "countdown"):
-            guidance = tr(GET_READY) if self.state == "countdown" else (
-                photo_message(tr, problem) if self.problems is not None else tr(INSTRUCTIONS))
+            guidance = (
+                tr(GET_READY)
+                if self.state == "countdown"
+                else (photo_message(tr, problem) if self.problems is not None else tr(INSTRUCTIONS))
+            )
             title_tone = "success" if self.problems == () else ("warning" if self.problems else "normal")
-            label = Label("photo.guidance", (side.x, y, side.width, 1), kit, guidance, role="title",
-                          tone=title_tone, bold=True)
+            label = Label(
+                "photo.guidance",
+                (side.x, y, side.width, 1),
+                kit,
+                guidance,
+                role="title",
+                tone=title_tone,
+                bold=True,
+            )
             label.rect.height = label.content_height()
             widgets.append(label)
             y = label.rect.bottom + m.px(10)
-            if self.problems is not None and self.state == "live":
-                text = Label("photo.instructions", (side.x, y, side.width, 1), kit, tr(INSTRUCTIONS), role="small",
-                             tone="muted")
-                text.rect.height = text.content_height()
-                widgets.append(text)
             skip_h = m.touch
             take_h = m.px(72)
+            take_top = side.bottom - skip_h - m.gap - take_h
+            if self.problems is not None and self.state == "live":
+                text = Label(
+                    "photo.instructions",
+                    (side.x, y, side.width, 1),
+                    kit,
+                    tr(INSTRUCTIONS),
+                    role="small",
+                    tone="muted",
+                )
+                text.rect.height = text.content_height()
+                if text.rect.bottom <= take_top - m.px(6):  # only when it fits above the buttons
+                    widgets.append(text)
             take = pygame.Rect(side.x, side.bottom - skip_h - m.gap - take_h, side.width, take_h)
-            widgets.append(Button("photo.take", take, kit, tr(TAKE), self.take, enabled=self.state == "live"
-                                  and camera is not None))
-            widgets.append(Button("photo.skip", (side.x, side.bottom - skip_h, side.width, skip_h), kit, tr(SKIP),
-                                  self.journey.skip_photo, style="quiet", bold=False))
+            widgets.append(
+                Button(
+                    "photo.take",
+                    take,
+                    kit,
+                    tr(TAKE),
+                    self.take,
+                    enabled=self.state == "live" and camera is not None,
+                )
+            )
+            widgets.append(
+                Button(
+                    "photo.skip",
+                    (side.x, side.bottom - skip_h, side.width, skip_h),
+                    kit,
+                    tr(SKIP),
+                    self.journey.skip_photo,
+                    style="quiet",
+                    bold=False,
+                )
+            )
         elif self.state == "capturing":
-            label = Label("photo.capturing", (side.x, y, side.width, kit.text.line_height(m.text_title) * 2), kit,
-                          tr(CAPTURING), role="title")
+            label = Label(
+                "photo.capturing",
+                (side.x, y, side.width, kit.text.line_height(m.text_title) * 2),
+                kit,
+                tr(CAPTURING),
+                role="title",
+            )
             widgets.append(label)
             widgets.append(Spinner("photo.spinner", (side.x, label.rect.bottom, side.width, m.px(40)), kit))
         elif self.state == "review":
@@ -240,14 +301,33 @@ class PhotoScreen(Screen):
             widgets.append(label)
             accept = pygame.Rect(side.x, side.bottom - m.touch - m.gap - m.px(72), side.width, m.px(72))
             widgets.append(Button("photo.accept", accept, kit, tr(ACCEPT), self.accept))
-            widgets.append(Button("photo.retake", (side.x, side.bottom - m.touch, side.width, m.touch), kit,
-                                  tr(RETAKE), self.retake, style="secondary"))
+            widgets.append(
+                Button(
+                    "photo.retake",
+                    (side.x, side.bottom - m.touch, side.width, m.touch),
+                    kit,
+                    tr(RETAKE),
+                    self.retake,
+                    style="secondary",
+                )
+            )
         else:
-            label = Label("photo.failed", (side.x, y, side.width, 1), kit, tr(FAILED), tone="error", bold=True)
+            label = Label(
+                "photo.failed", (side.x, y, side.width, 1), kit, tr(FAILED), tone="error", bold=True
+            )
             label.rect.height = label.content_height()
             widgets.append(label)
             again = pygame.Rect(side.x, side.bottom - m.touch - m.gap - m.px(72), side.width, m.px(72))
             widgets.append(Button("photo.retry", again, kit, tr(TRY_AGAIN), self.retake))
-            widgets.append(Button("photo.skip", (side.x, side.bottom - m.touch, side.width, m.touch), kit,
-                                  tr(SKIP), self.journey.skip_photo, style="quiet", bold=False))
+            widgets.append(
+                Button(
+                    "photo.skip",
+                    (side.x, side.bottom - m.touch, side.width, m.touch),
+                    kit,
+                    tr(SKIP),
+                    self.journey.skip_photo,
+                    style="quiet",
+                    bold=False,
+                )
+            )
         return widgets

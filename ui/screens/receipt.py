@@ -23,7 +23,9 @@ BRING = N_("Bring to the counter")
 REQUIRED = N_("required")
 IF_APPLICABLE = N_("if it applies to you")
 PHOTO_NOTE = N_("Your photo will be taken at the counter.")
-OFFLINE_NOTE = N_("Saved on this kiosk. It will be sent to the registry automatically when the connection is back.")
+OFFLINE_NOTE = N_(
+    "Saved on this kiosk. It will be sent to the registry automatically when the connection is back."
+)
 PRINTING = N_("Printing your receipt…")
 PRINTED = N_("Please take your printed receipt.")
 PRINT_FAILED = N_("The printer did not work. Please take a photo of this screen or write down the code.")
@@ -47,11 +49,24 @@ class SavingScreen(Screen):
         title_h = kit.text.line_height(m.text_title, True)
         y = area.centery - title_h * 2
         return [
-            Label("saving.title", (area.x, y, area.width, title_h), kit, tr(SAVING), role="title", align="center",
-                  bold=True),
+            Label(
+                "saving.title",
+                (area.x, y, area.width, title_h),
+                kit,
+                tr(SAVING),
+                role="title",
+                align="center",
+                bold=True,
+            ),
             Spinner("saving.spinner", (area.x, y + title_h + m.px(16), area.width, m.px(40)), kit),
-            Label("saving.wait", (area.x, y + title_h + m.px(70), area.width, kit.text.line_height(m.text_body)), kit,
-                  tr(SAVING_WAIT), align="center", tone="muted"),
+            Label(
+                "saving.wait",
+                (area.x, y + title_h + m.px(70), area.width, kit.text.line_height(m.text_body)),
+                kit,
+                tr(SAVING_WAIT),
+                align="center",
+                tone="muted",
+            ),
         ]
 
 
@@ -107,20 +122,52 @@ class ReceiptScreen(Screen):
         pad = m.px(14)
         y = left.y + pad
         small_h = kit.text.line_height(m.text_small)
-        card.append(Label("receipt.service", (left.x + pad, y, left.width - 2 * pad, small_h), kit,
-                          receipt.service.name.get(lang), role="small", tone="muted", align="center", bold=True))
+        card.append(
+            Label(
+                "receipt.service",
+                (left.x + pad, y, left.width - 2 * pad, small_h),
+                kit,
+                receipt.service.name.get(lang),
+                role="small",
+                tone="muted",
+                align="center",
+                bold=True,
+            )
+        )
         y += small_h
-        card.append(Label("receipt.code_label", (left.x + pad, y, left.width - 2 * pad, small_h), kit, tr(CODE),
-                          role="small", tone="muted", align="center"))
+        card.append(
+            Label(
+                "receipt.code_label",
+                (left.x + pad, y, left.width - 2 * pad, small_h),
+                kit,
+                tr(CODE),
+                role="small",
+                tone="muted",
+                align="center",
+            )
+        )
         y += small_h + m.px(2)
         code_h = kit.text.line_height(m.text_display, True)
-        card.append(Label("receipt.code", (left.x + pad, y, left.width - 2 * pad, code_h), kit, receipt.reference,
-                          role="display", align="center", bold=True, shrink=True))
+        card.append(
+            Label(
+                "receipt.code",
+                (left.x + pad, y, left.width - 2 * pad, code_h),
+                kit,
+                receipt.reference,
+                role="display",
+                align="center",
+                bold=True,
+                shrink=True,
+            )
+        )
         y += code_h + m.px(6)
         qr_size = min(left.width - 2 * pad, left.bottom - pad - y)
         if qr_size > m.px(60):
-            card.append(QrCode("receipt.qr", (left.centerx - qr_size // 2, y, qr_size, qr_size), kit,
-                               receipt.reference))
+            card.append(
+                QrCode(
+                    "receipt.qr", (left.centerx - qr_size // 2, y, qr_size, qr_size), kit, receipt.reference
+                )
+            )
         widgets.append(Panel("receipt.card", left, kit, card))
         # What to bring and what happens next.
         widgets.extend(self._checklist(right, receipt, lang))
@@ -144,24 +191,48 @@ class ReceiptScreen(Screen):
             notes.append(("offline", tr(OFFLINE_NOTE), "normal"))
         bottom = area.bottom
         for key, text, tone in reversed(notes):
-            label = Label(f"receipt.note.{key}", (area.x + m.px(12), 0, area.width - m.px(24), 1), kit, text,
-                          role="small", bold=True)
+            label = Label(
+                f"receipt.note.{key}",
+                (area.x + m.px(12), 0, area.width - m.px(24), 1),
+                kit,
+                text,
+                role="small",
+                bold=True,
+            )
             height = label.content_height() + m.px(10)
-            label.rect = pygame.Rect(area.x + m.px(12), bottom - height + m.px(5), area.width - m.px(24),
-                                     height - m.px(10))
-            panel_tone = {"normal": "normal", "success": "success", "error": "error", "warning": "warning"}[tone]
-            widgets.append(Panel(f"receipt.note_panel.{key}", (area.x, bottom - height, area.width, height), kit,
-                                 [label], tone=panel_tone))
+            label.rect = pygame.Rect(
+                area.x + m.px(12), bottom - height + m.px(5), area.width - m.px(24), height - m.px(10)
+            )
+            panel_tone = {"normal": "normal", "success": "success", "error": "error", "warning": "warning"}[
+                tone
+            ]
+            widgets.append(
+                Panel(
+                    f"receipt.note_panel.{key}",
+                    (area.x, bottom - height, area.width, height),
+                    kit,
+                    [label],
+                    tone=panel_tone,
+                )
+            )
             bottom -= height + m.px(6)
         title_h = kit.text.line_height(m.text_body, True)
-        widgets.append(Label("receipt.bring", (area.x, area.y, area.width, title_h), kit, tr(BRING), bold=True))
+        widgets.append(
+            Label("receipt.bring", (area.x, area.y, area.width, title_h), kit, tr(BRING), bold=True)
+        )
         y = area.y + title_h + m.px(2)
         line_h = kit.text.line_height(m.text_small)
         for item in receipt.documents:
             tag = tr(REQUIRED) if item.required else tr(IF_APPLICABLE)
             text = f"\u2022 {item.label.get(lang)} ({tag})"
-            label = Label(f"receipt.doc.{item.id}", (area.x, y, area.width, 1), kit, text, role="small",
-                          tone="normal" if item.required else "muted")
+            label = Label(
+                f"receipt.doc.{item.id}",
+                (area.x, y, area.width, 1),
+                kit,
+                text,
+                role="small",
+                tone="normal" if item.required else "muted",
+            )
             height = label.content_height()
             if y + height > bottom - m.px(4):
                 break

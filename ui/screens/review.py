@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from concurrent.futures import Future
 
@@ -12,14 +11,17 @@ from kiosk.events import RecordSaveFailed
 from kiosk.journey import PHOTO_AT_COUNTER, Step
 from ui.i18n import N_
 from ui.messages import save_error_message
+from ui.pictures import decode, to_surface
 from ui.screens.base import Nav, Screen
 from ui.widgets import Button, Checkbox, Label, Panel, Picture, Widget
 
 log = logging.getLogger(__name__)
 
 TITLE = N_("Check your answers")
-CONSENT = N_("I confirm that these answers are true and I agree that they are sent to the civil registry "
-             "(Dukcapil) for this service.")
+CONSENT = N_(
+    "I confirm that these answers are true and I agree that they are sent to the civil registry "
+    "(Dukcapil) for this service."
+)
 CONFIRM = N_("Confirm and save")
 CHANGE_IDENTITY = N_("Change numbers")
 CHANGE_DETAILS = N_("Change details")
@@ -40,6 +42,7 @@ class ReviewScreen(Screen):
     def __init__(self, view) -> None:
         super().__init__(view)
         self.page = 0
+        self._pages = 1
         self.photo: pygame.Surface | None = None
         self.signature: pygame.Surface | None = None
 
@@ -49,25 +52,22 @@ class ReviewScreen(Screen):
         if photo is None and signature is None:
             return
 
-        def decode() -> tuple[pygame.Surface | None, pygame.Surface | None]:
+        def work():
             # JPEG/PNG decoding is slow work: off the UI thread.
-            face = pygame.image.load(io.BytesIO(photo), "photo.jpg") if photo else None
-            ink = pygame.image.load(io.BytesIO(signature.png), "signature.png") if signature else None
-            return face, ink
+            return decode(photo) if photo else None, decode(signature.png) if signature else None
 
         try:
-            self.view.run_in_background(decode, self._decoded)
+            self.view.run_in_background(work, self._decoded)
         except RuntimeError:
-            self._decoded_now(decode)
-
-    def _decoded_now(self, decode) -> None:
-        self.photo, self.signature = decode()
+            face, ink = work()
+            self.photo, self.signature = to_surface(face), to_surface(ink)
 
     def _decoded(self, future: Future) -> None:
         if self.view.screen is not self:
             return
         try:
-            self.photo, self.signature = future.result()
+            face, ink = future.result()
+            self.photo, self.signature = to_surface(face), to_surface(ink)
         except Exception:  # noqa: BLE001 - a thumbnail that does not decode is only not shown
             log.warning("could not decode the review thumbnails")
         self.changed()
@@ -103,12 +103,22 @@ class ReviewScreen(Screen):
         widgets: list[Widget] = []
         if journey.save_error is not None:
             text = save_error_message(tr, journey.save_error.reason)
-            label = Label("review.save_error", (area.x + m.px(12), 0, area.width - m.px(24), 1), kit, text,
-                          role="small", tone="error", bold=True)
+            label = Label(
+                "review.save_error",
+                (area.x + m.px(12), 0, area.width - m.px(24), 1),
+                kit,
+                text,
+                role="small",
+                tone="error",
+                bold=True,
+            )
             height = label.content_height() + m.px(12)
-            label.rect = pygame.Rect(area.x + m.px(12), area.y + m.px(6), area.width - m.px(24), height - m.px(12))
-            widgets.append(Panel("review.error_panel", (area.x, area.y, area.width, height), kit, [label],
-                                 tone="error"))
+            label.rect = pygame.Rect(
+                area.x + m.px(12), area.y + m.px(6), area.width - m.px(24), height - m.px(12)
+            )
+            widgets.append(
+                Panel("review.error_panel", (area.x, area.y, area.width, height), kit, [label], tone="error")
+            )
             area = pygame.Rect(area.x, area.y + height + m.gap, area.width, area.height - height - m.gap)
         side_w = min(m.px(250), area.width // 3)
         left = pygame.Rect(area.x, area.y, area.width - side_w - m.px(16), area.height)
@@ -132,42 +142,69 @@ class ReviewScreen(Screen):
         per_page = rows * columns
         pages = max(1, (len(items) + per_page - 1) // per_page)
         self.page = min(self.page, pages - 1)
+        self._pages = pages
         shown = items[self.page * per_page : (self.page + 1) * per_page]
         cells: list[Widget] = []
         for i, item in enumerate(shown):
             col, row = divmod(i, rows)
             x = list_area.x + m.px(12) + col * (col_w + m.px(24))
             y = list_area.y + m.px(8) + row * row_h
-            cells.append(Label(f"review.{item.field.id}.label", (x, y, col_w, label_h), kit, item.label, role="small",
-                               tone="muted", shrink=True))
+            cells.append(
+                Label(
+                    f"review.{item.field.id}.label",
+                    (x, y, col_w, label_h),
+                    kit,
+                    item.label,
+                    role="small",
+                    tone="muted",
+                    shrink=True,
+                )
+            )
             value = item.value or tr(EMPTY)
-            value_label = Label(f"review.{item.field.id}", (x, y + label_h, col_w, value_h), kit, value,
-                                role="body", bold=True, tone="normal" if item.value else "muted", shrink=True)
+            value_label = Label(
+                f"review.{item.field.id}",
+                (x, y + label_h, col_w, value_h),
+                kit,
+                value,
+                role="body",
+                bold=True,
+                tone="normal" if item.value else "muted",
+                shrink=True,
+            )
             cells.append(value_label)
         widgets: list[Widget] = [Panel("review.answers", list_area, kit, cells)]
-        if pages > 1:
-            widgets.append(Button("review.more", (list_area.right - m.px(150) - m.px(8), list_area.bottom - m.touch
-                                                  - m.px(8), m.px(150), m.touch), kit,
-                                  f"{tr(MORE)}  {self.page + 1}/{pages}", self._next_page, style="secondary"))
         edits = [("identity", tr(CHANGE_IDENTITY)), ("details", tr(CHANGE_DETAILS))]
         service = journey.service
         if journey.photo_jpeg is not None:
             edits.append(("photo", tr(CHANGE_PHOTO)))
         if service is not None and service.signature:
             edits.append(("signature", tr(CHANGE_SIGNATURE)))
+        if pages > 1:
+            # Paging through the answers sits with the other buttons, never over an answer.
+            edits.append(("more", f"{tr(MORE)} {self.page + 1}/{pages}"))
         gap = m.px(8)
         width = (area.width - gap * (len(edits) - 1)) // len(edits)
         y = area.bottom - edit_h
         for i, (step, label) in enumerate(edits):
-            widgets.append(Button(f"review.edit.{step}", (area.x + i * (width + gap), y, width, edit_h), kit, label,
-                                  lambda s=step: journey.edit(s), style="secondary", bold=False))
+            if step == "more":
+                rect = (area.x + i * (width + gap), y, width, edit_h)
+                widgets.append(Button("review.more", rect, kit, label, self._next_page, style="secondary"))
+                continue
+            widgets.append(
+                Button(
+                    f"review.edit.{step}",
+                    (area.x + i * (width + gap), y, width, edit_h),
+                    kit,
+                    label,
+                    lambda s=step: journey.edit(s),
+                    style="secondary",
+                    bold=False,
+                )
+            )
         return widgets
 
     def _next_page(self) -> None:
-        self.page += 1
-        items = len(self.journey.review_items())
-        if self.page * 2 >= items:
-            self.page = 0
+        self.page = (self.page + 1) % max(1, self._pages)
         self.changed()
 
     def _side(self, area: pygame.Rect) -> list[Widget]:
@@ -181,13 +218,24 @@ class ReviewScreen(Screen):
         half = (pictures.height - m.gap) // 2
         if photo_wanted:
             caption = tr(PHOTO_LATER) if journey.photo_note == PHOTO_AT_COUNTER else ""
-            widgets.append(Picture("review.photo", (area.x, area.y, area.width, half), kit, self.photo,
-                                   caption=caption))
+            widgets.append(
+                Picture("review.photo", (area.x, area.y, area.width, half), kit, self.photo, caption=caption)
+            )
             sig_rect = pygame.Rect(area.x, area.y + half + m.gap, area.width, pictures.height - half - m.gap)
         else:
             sig_rect = pictures
         caption = "" if journey.signature is not None else tr(NO_SIGNATURE)
-        widgets.append(Picture("review.signature", sig_rect, kit, self.signature, caption=caption))
-        widgets.append(Checkbox("review.consent", (area.x, area.bottom - consent_h, area.width, consent_h), kit,
-                                tr(CONSENT), journey.consent, journey.set_consent))
+        widgets.append(
+            Picture("review.signature", sig_rect, kit, self.signature, caption=caption, crop_ink=True)
+        )
+        widgets.append(
+            Checkbox(
+                "review.consent",
+                (area.x, area.bottom - consent_h, area.width, consent_h),
+                kit,
+                tr(CONSENT),
+                journey.consent,
+                journey.set_consent,
+            )
+        )
         return widgets

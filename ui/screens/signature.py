@@ -90,15 +90,37 @@ class SignatureScreen(Screen):
         text = tr(PAD_LOST) if self.pad_lost else tr(ON_SCREEN if touch else ON_PAD)
         line_h = kit.text.line_height(m.text_body)
         clear_w = m.px(150)
-        label = Label("signature.instructions", (area.x, area.y, area.width - clear_w - m.gap, line_h * 2), kit, text,
-                      tone="error" if self.pad_lost else "normal", valign="middle")
+        label = Label(
+            "signature.instructions",
+            (area.x, area.y, area.width - clear_w - m.gap, line_h * 2),
+            kit,
+            text,
+            tone="error" if self.pad_lost else "normal",
+            valign="middle",
+        )
         widgets: list[Widget] = [label]
-        widgets.append(Button("signature.clear", (area.right - clear_w, area.y + (line_h * 2 - m.touch) // 2, clear_w,
-                                                  m.touch), kit, tr(CLEAR), self.clear, style="secondary",
-                              enabled=bool(self.ink.samples)))
+        widgets.append(
+            Button(
+                "signature.clear",
+                (area.right - clear_w, area.y + (line_h * 2 - m.touch) // 2, clear_w, m.touch),
+                kit,
+                tr(CLEAR),
+                self.clear,
+                style="secondary",
+                enabled=bool(self.ink.samples),
+            )
+        )
         top = area.y + line_h * 2 + m.gap
         canvas = pygame.Rect(area.x, top, area.width, area.bottom - top)
-        widget = SignatureCanvas("signature.canvas", canvas, kit, self.ink, touch=touch, prompt=tr(SIGN_HERE),
-                                 cache=self._canvas_cache, on_stroke=self.changed)
+        widget = SignatureCanvas(
+            "signature.canvas",
+            canvas,
+            kit,
+            self.ink,
+            touch=touch,
+            prompt=tr(SIGN_HERE),
+            cache=self._canvas_cache,
+            on_stroke=self.changed,
+        )
         widgets.append(widget)
         return widgets

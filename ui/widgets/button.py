@@ -102,10 +102,14 @@ class Button(Widget):
         radius = m.radius if self.style != "key" else max(4, m.radius // 2)
         pygame.draw.rect(surface, fill, self.rect, border_radius=radius)
         if outline is not None:
-            pygame.draw.rect(surface, outline, self.rect, width=max(1, m.border // 2 + 1), border_radius=radius)
+            pygame.draw.rect(
+                surface, outline, self.rect, width=max(1, m.border // 2 + 1), border_radius=radius
+            )
         if self.kit.theme.high_contrast and self.style != "quiet":
             # In high contrast every control gets a strong outline so its edge is never guessed.
-            pygame.draw.rect(surface, self.kit.palette.border, self.rect, width=m.border, border_radius=radius)
+            pygame.draw.rect(
+                surface, self.kit.palette.border, self.rect, width=m.border, border_radius=radius
+            )
         self._draw_label(surface, ink)
 
     def _draw_label(self, surface: pygame.Surface, ink: tuple) -> None:
@@ -130,6 +134,19 @@ class Button(Widget):
             muted = ink if self.selected or not self.enabled else self.kit.palette.text_muted
             for line in lines:
                 self._blit(surface, text.render(line, detail_size, muted), inner, y)
+                y += line_h
+        elif size < m.text_small and self.style != "key":
+            # Too long for one line at a readable size (a translated label): two lines instead.
+            size = m.text_small
+            lines = text.wrap(self.label, size, inner.width, bold=self.bold)
+            while len(lines) > 2 and size > max(10, m.px(11)):
+                size -= 1
+                lines = text.wrap(self.label, size, inner.width, bold=self.bold)
+            lines = lines[:2]
+            line_h = text.line_height(size, self.bold)
+            y = self.rect.centery - len(lines) * line_h // 2
+            for line in lines:
+                self._blit(surface, text.render(line, size, ink, bold=self.bold), inner, y)
                 y += line_h
         else:
             self._blit(surface, label, inner, self.rect.centery - label.get_height() // 2)

@@ -66,9 +66,9 @@ class CameraView(Widget):
             return self._cache["image"]
         rgb = frame.rgb
         height, width = rgb.shape[:2]
-        # frombuffer shares the array's memory; the frame's array is read-only and kept alive by
-        # ``frame`` until the scaled copy below exists.
-        raw = pygame.image.frombuffer(rgb.tobytes() if not rgb.flags["C_CONTIGUOUS"] else rgb, (width, height), "RGB")
+        # A copy, not frombuffer: the frame's array belongs to the camera thread, and a surface sharing
+        # its memory could outlive it.
+        raw = pygame.image.frombytes(rgb.tobytes(), (width, height), "RGB")
         image = self._cover(raw)
         if self.mirror:
             image = pygame.transform.flip(image, True, False)
@@ -90,13 +90,15 @@ class CameraView(Widget):
         pw, ph = picture.get_size()
         scale = max(self.rect.width / pw, self.rect.height / ph)
         size = (max(1, round(pw * scale)), max(1, round(ph * scale)))
-        scaled = pygame.transform.smoothscale(picture.convert() if pygame.display.get_surface() else picture, size)
+        scaled = pygame.transform.smoothscale(
+            picture.convert() if pygame.display.get_surface() else picture, size
+        )
         crop = pygame.Rect(0, 0, *self.rect.size)
         crop.center = (size[0] // 2, size[1] // 2)
         return scaled.subsurface(crop.clip(scaled.get_rect())).copy()
 
     def draw(self, surface: pygame.Surface, now: float) -> None:
-        p, m = self.kit.palette, self.kit.metrics
+        m = self.kit.metrics
         picture = self._picture()
         pygame.draw.rect(surface, (30, 34, 40), self.rect, border_radius=m.radius)
         if picture is not None:
@@ -122,7 +124,9 @@ class CameraView(Widget):
         if self.frozen is None:
             overlay.fill((0, 0, 0, 110))
             pygame.draw.ellipse(overlay, (0, 0, 0, 0), oval)
-        color = {"neutral": (255, 255, 255), "good": (70, 200, 110), "adjust": (255, 196, 61)}[self.guide_tone]
+        color = {"neutral": (255, 255, 255), "good": (70, 200, 110), "adjust": (255, 196, 61)}[
+            self.guide_tone
+        ]
         if self.frozen is None:
             pygame.draw.ellipse(overlay, (*color, 255), oval, width=max(3, m.px(4)))
         # Rounded corners that match the cards around the view.

@@ -66,8 +66,16 @@ class Dialog(Container):
         button_w = (inner_w - gap * (count - 1)) // count
         by = self.card.bottom - m.px(24) - m.touch
         for i, (key, label, on_tap, style) in enumerate(buttons):
-            self.add(Button(f"{id}.{key}", (x + i * (button_w + gap), by, button_w, m.touch), kit, label, on_tap,
-                            style=style))
+            self.add(
+                Button(
+                    f"{id}.{key}",
+                    (x + i * (button_w + gap), by, button_w, m.touch),
+                    kit,
+                    label,
+                    on_tap,
+                    style=style,
+                )
+            )
 
     def hit(self, pos) -> Widget | None:
         found = super().hit(pos)

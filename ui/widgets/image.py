@@ -10,13 +10,34 @@ from ui.widgets.base import Kit, Widget
 
 
 class Picture(Widget):
-    """A surface scaled once to fit its rectangle (aspect kept), centred, on a card."""
+    """A surface scaled once to fit its rectangle (aspect kept), centred, on a card.
 
-    def __init__(self, id: str, rect: pygame.Rect | Sequence[int], kit: Kit, image: pygame.Surface | None,
-                 *, caption: str = "") -> None:
+    Args:
+        image: The picture (None: only the caption is shown).
+        caption: Text shown when there is no picture.
+        crop_ink: Cut the picture to its dark pixels first (signatures).
+    """
+
+    def __init__(
+        self,
+        id: str,
+        rect: pygame.Rect | Sequence[int],
+        kit: Kit,
+        image: pygame.Surface | None,
+        *,
+        caption: str = "",
+        crop_ink: bool = False,
+    ) -> None:
         super().__init__(id, rect, kit)
         self.caption = caption
         self.image = None
+        if image is not None and crop_ink:
+            # A signature uses a small part of the pad: show the ink, not the empty paper around it.
+            mask = pygame.mask.from_threshold(image, (0, 0, 0), (140, 140, 140, 255))
+            bounds = mask.get_bounding_rects()
+            if bounds:
+                box = bounds[0].unionall(bounds[1:]).inflate(16, 16).clip(image.get_rect())
+                image = image.subsurface(box)
         if image is not None:
             w, h = image.get_size()
             scale = min(self.rect.width / w, self.rect.height / h)
@@ -51,8 +72,15 @@ class Checkbox(Widget):
 
     interactive = True
 
-    def __init__(self, id: str, rect: pygame.Rect | Sequence[int], kit: Kit, label: str, checked: bool,
-                 on_toggle: Callable[[bool], None]) -> None:
+    def __init__(
+        self,
+        id: str,
+        rect: pygame.Rect | Sequence[int],
+        kit: Kit,
+        label: str,
+        checked: bool,
+        on_toggle: Callable[[bool], None],
+    ) -> None:
         super().__init__(id, rect, kit)
         self.label = label
         self.checked = checked
@@ -89,8 +117,11 @@ class Checkbox(Widget):
         if self.checked:
             inner = box.inflate(-m.px(4), -m.px(4))
             pygame.draw.rect(surface, p.success, inner, border_radius=m.px(4))
-            tick = [(box.x + size * 0.22, box.y + size * 0.52), (box.x + size * 0.42, box.y + size * 0.72),
-                    (box.x + size * 0.78, box.y + size * 0.30)]
+            tick = [
+                (box.x + size * 0.22, box.y + size * 0.52),
+                (box.x + size * 0.42, box.y + size * 0.72),
+                (box.x + size * 0.78, box.y + size * 0.30),
+            ]
             pygame.draw.lines(surface, p.surface, False, tick, max(3, m.px(4)))
         text_x = box.right + m.px(14)
         width = self.rect.right - m.px(12) - text_x

@@ -86,7 +86,9 @@ class Keyboard(Container):
             rows.append([(d, d, 1.0) for d in _DIGIT_ROW])
         rows.append([(c, c, 1.0) for c in _LETTER_ROWS[0]])
         rows.append([(c, c, 1.0) for c in _LETTER_ROWS[1]] + [("apostrophe", "'", 1.0)])
-        rows.append([(c, c, 1.0) for c in _LETTER_ROWS[2]] + [(n, PUNCTUATION[n], 1.0) for n in ("hyphen", "period")])
+        rows.append(
+            [(c, c, 1.0) for c in _LETTER_ROWS[2]] + [(n, PUNCTUATION[n], 1.0) for n in ("hyphen", "period")]
+        )
         last = [("comma", ",", 1.0), ("space", " ", 5.0)]
         if with_digits:
             last.append(("slash", "/", 1.0))

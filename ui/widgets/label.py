@@ -151,5 +151,7 @@ class Panel(Container):
         }[self.tone]
         pygame.draw.rect(surface, fill, self.rect, border_radius=m.radius)
         if self.tone != "flat":
-            pygame.draw.rect(surface, edge, self.rect, width=max(1, m.border // 2 + 1), border_radius=m.radius)
+            pygame.draw.rect(
+                surface, edge, self.rect, width=max(1, m.border // 2 + 1), border_radius=m.radius
+            )
         super().draw(surface, now)

@@ -53,20 +53,41 @@ class ListPicker(Container):
         self.row_h = m.touch
         self.gap = m.px(6)
         arrow_w = m.touch + m.px(16)
-        self.list_rect = pygame.Rect(self.rect.x, self.rect.y, self.rect.width - arrow_w - m.gap, self.rect.height)
+        self.list_rect = pygame.Rect(
+            self.rect.x, self.rect.y, self.rect.width - arrow_w - m.gap, self.rect.height
+        )
         arrows = pygame.Rect(self.list_rect.right + m.gap, self.rect.y, arrow_w, self.rect.height)
         half = (arrows.height - m.gap) // 2
         self.rows: list[Button] = [
-            Button(f"{id}.option.{value}", (0, 0, self.list_rect.width, self.row_h), kit, label,
-                   style="choice", selected=value == selected, bold=False)
+            Button(
+                f"{id}.option.{value}",
+                (0, 0, self.list_rect.width, self.row_h),
+                kit,
+                label,
+                style="choice",
+                selected=value == selected,
+                bold=False,
+            )
             for value, label in options
         ]
         self._values = [value for value, _ in options]
         tr = kit.tr
-        self.up = Button(f"{id}.up", (arrows.x, arrows.y, arrows.width, half), kit, tr(_UP), self.page_up,
-                         style="secondary")
-        self.down = Button(f"{id}.down", (arrows.x, arrows.bottom - half, arrows.width, half), kit, tr(_DOWN),
-                           self.page_down, style="secondary")
+        self.up = Button(
+            f"{id}.up",
+            (arrows.x, arrows.y, arrows.width, half),
+            kit,
+            tr(_UP),
+            self.page_up,
+            style="secondary",
+        )
+        self.down = Button(
+            f"{id}.down",
+            (arrows.x, arrows.bottom - half, arrows.width, half),
+            kit,
+            tr(_DOWN),
+            self.page_down,
+            style="secondary",
+        )
         self.offset = 0
         self.on_scroll = None
         self._press: tuple[int, int] | None = None
@@ -113,7 +134,10 @@ class ListPicker(Container):
 
     def _place(self) -> None:
         for i, row in enumerate(self.rows):
-            row.rect.topleft = (self.list_rect.x, self.list_rect.y + i * (self.row_h + self.gap) - self.offset)
+            row.rect.topleft = (
+                self.list_rect.x,
+                self.list_rect.y + i * (self.row_h + self.gap) - self.offset,
+            )
             # Only rows fully in view count as visible (to the pilot and the text checks); rows cut
             # by the edge are still drawn, clipped, while the list moves.
             row.visible = self.list_rect.contains(row.rect)
@@ -203,5 +227,9 @@ class ListPicker(Container):
         content = self.max_offset + self.list_rect.height
         thumb_h = max(m.px(20), track.height * self.list_rect.height // content)
         thumb_y = track.y + (track.height - thumb_h) * self.offset // max(1, self.max_offset)
-        pygame.draw.rect(surface, self.kit.palette.border, (track.x, thumb_y, track.width, thumb_h),
-                         border_radius=track.width // 2)
+        pygame.draw.rect(
+            surface,
+            self.kit.palette.border,
+            (track.x, thumb_y, track.width, thumb_h),
+            border_radius=track.width // 2,
+        )

@@ -19,8 +19,15 @@ class ProgressSteps(Widget):
         caption: Already translated text shown next to the dots.
     """
 
-    def __init__(self, id: str, rect: pygame.Rect | Sequence[int], kit: Kit, current: int, total: int,
-                 caption: str = "") -> None:
+    def __init__(
+        self,
+        id: str,
+        rect: pygame.Rect | Sequence[int],
+        kit: Kit,
+        current: int,
+        total: int,
+        caption: str = "",
+    ) -> None:
         super().__init__(id, rect, kit)
         self.current = current
         self.total = max(1, total)
@@ -48,7 +55,9 @@ class ProgressSteps(Widget):
             elif i < self.current:
                 pygame.draw.circle(surface, color, (cx, self.rect.centery), r - m.px(1))
             else:
-                pygame.draw.circle(surface, color, (cx, self.rect.centery), r - m.px(1), width=max(1, m.px(2)))
+                pygame.draw.circle(
+                    surface, color, (cx, self.rect.centery), r - m.px(1), width=max(1, m.px(2))
+                )
 
 
 class Spinner(Widget):

@@ -10,7 +10,9 @@ import segno
 from ui.widgets.base import Kit, Widget
 
 
-def qr_surface(data: str, max_size: int, *, dark=(0, 0, 0), light=(255, 255, 255), border: int = 4) -> pygame.Surface:
+def qr_surface(
+    data: str, max_size: int, *, dark=(0, 0, 0), light=(255, 255, 255), border: int = 4
+) -> pygame.Surface:
     """Render ``data`` as a QR code no larger than ``max_size`` pixels, whole pixels per module.
 
     Error correction M survives a scuffed phone screen or a crumpled receipt; the quiet zone of

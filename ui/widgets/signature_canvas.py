@@ -91,13 +91,24 @@ class SignatureCanvas(Widget):
         # The signing line with a small cross, as on paper forms.
         base_y = self.rect.bottom - self.rect.height // 4
         pad = m.px(30)
-        pygame.draw.line(surface, p.text_muted, (self.rect.x + pad, base_y), (self.rect.right - pad, base_y),
-                         max(1, m.px(2)))
+        pygame.draw.line(
+            surface,
+            p.text_muted,
+            (self.rect.x + pad, base_y),
+            (self.rect.right - pad, base_y),
+            max(1, m.px(2)),
+        )
         cross = m.px(8)
         cx, cy = self.rect.x + pad + cross, base_y - cross - m.px(6)
-        pygame.draw.line(surface, p.text_muted, (cx - cross, cy - cross), (cx + cross, cy + cross), max(1, m.px(2)))
-        pygame.draw.line(surface, p.text_muted, (cx - cross, cy + cross), (cx + cross, cy - cross), max(1, m.px(2)))
+        pygame.draw.line(
+            surface, p.text_muted, (cx - cross, cy - cross), (cx + cross, cy + cross), max(1, m.px(2))
+        )
+        pygame.draw.line(
+            surface, p.text_muted, (cx - cross, cy + cross), (cx + cross, cy - cross), max(1, m.px(2))
+        )
         if not self.ink.has_ink and self.prompt:
             image = self.kit.text.render(self.prompt, m.text_title, p.text_muted)
-            surface.blit(image, image.get_rect(center=(self.rect.centerx, self.rect.y + self.rect.height * 2 // 5)))
+            surface.blit(
+                image, image.get_rect(center=(self.rect.centerx, self.rect.y + self.rect.height * 2 // 5))
+            )
         surface.blit(self._surface(), self.rect.topleft)

@@ -48,7 +48,9 @@ class StatusBar(Widget):
         x = self.rect.x + m.margin
         r = max(3, m.px(5))
         for item in self.items:
-            color = {"ok": p.success, "warning": p.warning, "error": p.error, "muted": p.text_muted}[item.tone]
+            color = {"ok": p.success, "warning": p.warning, "error": p.error, "muted": p.text_muted}[
+                item.tone
+            ]
             pygame.draw.circle(surface, color, (x + r, self.rect.centery), r)
             x += 2 * r + m.px(6)
             image = self.kit.text.render(item.text, size, p.text if item.tone != "muted" else p.text_muted)

@@ -70,7 +70,12 @@ class TextField(Widget):
         """Height one field needs: label, box and message line."""
         m = kit.metrics
         # Label, box, and two lines for the message or hint (a translated message is often longer).
-        return kit.text.line_height(m.text_small) + m.touch + 2 * kit.text.line_height(m.text_small, True) + m.px(2)
+        return (
+            kit.text.line_height(m.text_small)
+            + m.touch
+            + 2 * kit.text.line_height(m.text_small, True)
+            + m.px(2)
+        )
 
     def box(self) -> pygame.Rect:
         """The value box (the part that looks tappable)."""

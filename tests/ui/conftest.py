@@ -1,0 +1,139 @@
+"""Fixtures of the UI tests: a headless display, the widget kit, and a journey on screen with a pilot."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pygame
+import pytest
+
+from hal.events import EventQueue
+from kiosk.events import RecordSaved, RecordSaveFailed
+from kiosk.journey import Journey
+from kiosk.regions import districts_of
+from kiosk.services import load_services
+from ui.app import App, open_display
+from ui.i18n import Translator
+from ui.journey_view import JourneyView
+from ui.pilot import FakeClock, Pilot
+from ui.status import KioskStatus
+from ui.text import TextRenderer, find_fonts
+from ui.theme import Theme
+from ui.widgets import Kit
+
+TODAY = datetime.date(2024, 5, 1)
+
+
+@pytest.fixture(scope="session")
+def text() -> TextRenderer:
+    """One text renderer for the session (as the kiosk keeps one for its life)."""
+    pygame.display.init()
+    return TextRenderer(find_fonts())
+
+
+@pytest.fixture
+def display():
+    """An 800 x 480 off-screen display (SDL's dummy driver, set by tests/conftest.py)."""
+    surface = open_display((800, 480), fullscreen=False)
+    yield surface
+    pygame.event.clear()
+
+
+@pytest.fixture
+def kit(display, text) -> Kit:
+    """Theme, text and translator for an 800 x 480 screen."""
+    return Kit(Theme.create(800, 480), text, Translator("en"))
+
+
+class FakeRegistration:
+    """Stands in for :class:`kiosk.registration.Registration`: answers at once through the event queue."""
+
+    def __init__(self, events: EventQueue, *, fail: str | None = None) -> None:
+        self.events = events
+        self.fail = fail
+        self.requests: list[Any] = []
+
+    def submit(self, request) -> None:
+        self.requests.append(request)
+        if self.fail:
+            self.events.post(RecordSaveFailed(reason=self.fail, detail="test"))
+        else:
+            self.events.post(
+                RecordSaved(reference="7KQ2-M9XD-4RA", record_id="9b2f4e1c-0000-4000-8000-000000000001")
+            )
+
+
+@dataclass
+class OnScreen:
+    """A journey on the (dummy) display with its pilot."""
+
+    journey: Journey
+    view: JourneyView
+    app: App
+    pilot: Pilot
+    clock: FakeClock
+    events: EventQueue
+    registration: Any
+
+
+class Health:
+    def __init__(self, status: str) -> None:
+        from hal.device import Health as DeviceHealth
+        from hal.device import HealthStatus
+
+        self._health = DeviceHealth(HealthStatus(status))
+
+    def health(self):
+        return self._health
+
+
+@pytest.fixture
+def on_screen(display, text) -> Callable[..., OnScreen]:
+    """Make a journey on screen: ``on_screen(devices={...}, registration=..., language="id")``."""
+    made: list[App] = []
+
+    def make(
+        *,
+        devices: dict[str, Any] | None = None,
+        registration: Any = None,
+        fail: str | None = None,
+        language: str = "id",
+        size: tuple[int, int] = (800, 480),
+        idle_warning_s: float = 60.0,
+        idle_reset_s: float = 30.0,
+    ) -> OnScreen:
+        pygame.display.set_mode(size)
+        clock = FakeClock()
+        events = EventQueue()
+        journey = Journey(
+            load_services(),
+            districts=districts_of("71.10"),
+            clock=clock,
+            today=lambda: TODAY,
+            default_language=language,
+            idle_warning_s=idle_warning_s,
+            idle_reset_s=idle_reset_s,
+        )
+        devices = devices if devices is not None else {"camera": None, "signature_pad": None, "printer": None}
+        registration = registration or FakeRegistration(events, fail=fail)
+        view = JourneyView(
+            journey,
+            status=KioskStatus(devices),
+            text=text,
+            clock=clock,
+            devices=devices,
+            registration=registration,
+            kiosk_id="TEST-KIOSK",
+            events=events,
+        )
+        app = App(view, events, clock=clock)
+        view.attach(app)
+        made.append(app)
+        return OnScreen(journey, view, app, Pilot(app, clock), clock, events, registration)
+
+    yield make
+    for app in made:
+        app.close()

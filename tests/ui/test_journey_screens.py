@@ -1,0 +1,335 @@
+"""The citizen's screens: a whole walk, each degraded mode, inline errors, save failures, the idle wipe."""
+
+from __future__ import annotations
+
+import pygame
+import pytest
+
+from hal.camera.simulated import SimulatedCamera
+from hal.events import BatteryLow, MainsLost, PenSample
+from hal.printer import SimulatedPrinter
+from hal.settings import CameraSettings
+from kiosk.events import SyncStatusChanged
+from kiosk.journey import PHOTO_AT_COUNTER, Step
+from kiosk.services import load_services
+from kiosk.validation import normalize
+from tests.ui.conftest import TODAY, Health
+from ui.autopilot import Autopilot
+from ui.citizens import citizen_values
+
+EKTP = load_services().get("ektp")
+
+
+def values(service="ektp", seed=1):
+    on = load_services().get(service)
+    from kiosk.regions import districts_of
+
+    return citizen_values(on, districts_of("71.10"), today=TODAY, seed=seed)
+
+
+class Pad(Health):
+    """A working signature pad as the UI sees it (samples come as events)."""
+
+    max_x = 4095
+    max_y = 4095
+
+    def __init__(self) -> None:
+        super().__init__("ok")
+
+
+def start_to(screen, step: Step, service="ektp", language="id"):
+    pilot = screen.pilot
+    pilot.tap("welcome.start")
+    pilot.tap(f"language.{language}")
+    pilot.tap(f"service.{service}")
+    if step is Step.CHECKLIST:
+        return
+    pilot.tap("nav.next")
+    if step is Step.IDENTITY:
+        return
+    auto = Autopilot(pilot, screen.view)
+    auto.fill_step(values(service), name="identity")
+    if step is Step.DETAILS:
+        return
+    auto.fill_step(values(service), name="details")
+
+
+@pytest.mark.parametrize("service", ["ektp", "kk_change", "birth_certificate", "death_certificate"])
+def test_every_service_can_be_completed_on_the_touchscreen(on_screen, service):
+    screen = on_screen()
+    entered = values(service)
+    reference = Autopilot(screen.pilot, screen.view).register(service, "id", entered)
+    assert reference == "7KQ2-M9XD-4RA"
+    [request] = screen.registration.requests
+    spec = load_services().get(service)
+    assert dict(request.fields) == {f.id: normalize(f.kind, entered[f.id]) for f in spec.fields}
+    assert request.signature is not None and request.signature.source == "touch"
+    assert screen.journey.step is Step.WELCOME  # "Done" on the receipt
+
+
+def test_camera_down_skips_the_photo_and_the_receipt_says_it_is_taken_at_the_counter(on_screen):
+    screen = on_screen()  # no camera at all
+    assert "Kamera sedang tidak berfungsi. Foto Anda akan diambil di loket." in screen.pilot.texts()
+    start_to(screen, Step.PHOTO)
+    assert screen.journey.step is Step.SIGNATURE
+    Autopilot(screen.pilot, screen.view).sign()
+    screen.pilot.tap("review.consent")
+    screen.pilot.tap("nav.next")
+    assert screen.registration.requests[0].photo_note == PHOTO_AT_COUNTER
+    assert "Foto Anda akan diambil di loket." in screen.pilot.texts()
+
+
+def test_the_photo_step_guides_counts_down_and_captures_off_the_ui_thread(on_screen):
+    camera = SimulatedCamera(
+        CameraSettings(backend="simulated", preview_size=(320, 240), still_size=(640, 480)),
+        frame_interval=0.05,
+    )
+    try:
+        screen = on_screen(devices={"camera": camera, "signature_pad": None, "printer": None})
+        start_to(screen, Step.PHOTO)
+        assert screen.journey.step is Step.PHOTO
+        photo = screen.view.screen
+        screen.pilot.wait_until(lambda: photo.problems is not None, 15, "a face check")
+        assert screen.pilot.find("photo.guidance").text  # plain-word guidance is shown
+        screen.pilot.tap("photo.take")
+        assert screen.pilot.find("photo.countdown").text == "3"
+        screen.pilot.advance(1.0)
+        assert screen.pilot.find("photo.countdown").text == "2"
+        screen.pilot.advance(2.0)
+        screen.pilot.wait_until(lambda: photo.state == "review", 15, "the capture")
+        jpeg = photo.photo_jpeg
+        screen.pilot.tap("photo.retake")
+        assert photo.photo_jpeg is None and screen.pilot.exists("photo.take")
+        photo.photo_jpeg = jpeg
+        photo.state = "review"
+        photo.changed()
+        screen.pilot.tap("photo.accept")
+        assert screen.journey.step is Step.SIGNATURE and screen.journey.photo_jpeg == jpeg
+        assert jpeg[:2] == b"\xff\xd8"
+    finally:
+        camera.close()
+
+
+def test_signature_pad_strokes_appear_live_and_touch_takes_over_when_the_pad_fails(on_screen):
+    pad = Pad()
+    screen = on_screen(devices={"camera": None, "signature_pad": pad, "printer": None})
+    start_to(screen, Step.SIGNATURE)
+    assert screen.journey.step is Step.SIGNATURE
+    assert (
+        "Tanda tangani di alat tanda tangan dengan penanya. Tanda tangan Anda tampil di sini."
+        in screen.pilot.texts()
+    )
+    assert not screen.pilot.find("nav.next").enabled
+    for i, down in enumerate([True] * 10 + [False]):
+        screen.events.post(PenSample(x=500 + 100 * i, y=2000 + (i % 3) * 80, pen_down=down, t=float(i) / 100))
+    screen.pilot.settle()
+    signature = screen.view.screen
+    assert signature.ink.source == "pad" and len(signature.ink.samples) == 11
+    assert screen.pilot.find("nav.next").enabled
+    # The pad fails: the journey switches to the touchscreen and the screen says why.
+    from hal.events import DeviceHealthChanged
+
+    screen.events.post(DeviceHealthChanged(device="signature_pad", status="failed", detail="unplugged"))
+    screen.pilot.settle()
+    assert signature.ink.source == "touch" and not signature.ink.has_ink
+    assert any("berhenti berfungsi" in text for text in screen.pilot.texts())
+    assert screen.pilot.find("signature.canvas").interactive
+
+
+def test_printer_prints_the_receipt_and_when_down_the_code_stays_on_screen(on_screen, tmp_path):
+    printer = SimulatedPrinter(tmp_path)
+    try:
+        screen = on_screen(devices={"camera": None, "signature_pad": None, "printer": printer})
+        Autopilot(screen.pilot, screen.view).register("kk_change", "en", values("kk_change"))
+        assert len(list(tmp_path.glob("*.png"))) == 1
+    finally:
+        printer.close()
+    screen = on_screen()  # no printer
+    auto = Autopilot(screen.pilot, screen.view)
+    journey = screen.journey
+    original = auto.register
+
+    texts = []
+
+    def keep_receipt_text(*args, **kwargs):
+        pilot_tap = screen.pilot.tap
+
+        def tap(id):
+            if id == "nav.next" and journey.step is Step.RECEIPT:
+                texts.extend(screen.pilot.texts())
+            pilot_tap(id)
+
+        screen.pilot.tap = tap
+        return original(*args, **kwargs)
+
+    keep_receipt_text("kk_change", "en", values("kk_change"))
+    assert "7KQ2-M9XD-4RA" in texts
+    assert "No printer right now. Please take a photo of this screen or write down the code." in texts
+
+
+def test_network_down_is_announced_and_the_receipt_says_it_will_be_sent_later(on_screen):
+    screen = on_screen(language="en")
+    screen.events.post(SyncStatusChanged(state="waiting", pending=2, dead=0))
+    screen.pilot.settle()
+    texts = screen.pilot.texts()
+    assert any(text.startswith("No connection to the registry right now.") for text in texts)
+    assert "2 waiting to be sent" in texts
+    start_to(screen, Step.SIGNATURE, language="en")
+    Autopilot(screen.pilot, screen.view).sign()
+    screen.pilot.tap("review.consent")
+    screen.pilot.tap("nav.next")
+    assert screen.registration.requests[0].offline is True
+    assert (
+        "Saved on this kiosk. It will be sent to the registry automatically when the connection is back."
+        in screen.pilot.texts()
+    )
+
+
+def test_on_battery_is_announced_and_a_low_battery_refuses_new_sessions(on_screen):
+    screen = on_screen(language="en")
+    screen.events.post(MainsLost())
+    screen.pilot.settle()
+    assert "Power cut: the kiosk is running on its battery." in screen.pilot.texts()
+    screen.events.post(BatteryLow(percent=12.0, volts=3.4))
+    screen.pilot.settle()
+    screen.pilot.tap("welcome.start")
+    assert screen.journey.step is Step.WELCOME
+    assert (
+        "The battery is low, so the kiosk is not starting new registrations. Please go to the counter."
+        in screen.pilot.texts()
+    )
+
+
+def test_nik_errors_show_next_to_the_field_in_the_citizens_language(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.IDENTITY)
+    pilot = screen.pilot
+    pilot.tap("nik")
+    pilot.type("7110")
+    assert pilot.find("nik").message == ""  # not finished yet: no nagging while typing
+    pilot.tap("editor.done")
+    assert pilot.find("nik").message == "Harus 16 angka; Anda mengetik 4."
+    pilot.tap("nav.next")
+    assert screen.journey.step is Step.IDENTITY
+
+
+def test_an_unknown_district_prefix_asks_to_confirm_and_does_not_block(on_screen):
+    screen = on_screen(language="en")
+    start_to(screen, Step.IDENTITY, language="en")
+    pilot = screen.pilot
+    pilot.tap("nik")
+    pilot.type("9999995708900001")  # province 99 does not exist
+    pilot.tap("editor.done")
+    pilot.tap("kk_number")
+    pilot.type("7110041203080004")
+    pilot.tap("editor.done")
+    pilot.tap("nav.next")
+    assert pilot.exists("confirm.yes")
+    assert "Region code 999999 is not on our list. Is the number correct?" in pilot.screen_text()
+    pilot.tap("confirm.fix")
+    assert pilot.exists("keyboard.key.1")  # the NIK editor is open to correct it
+    pilot.tap("editor.done")
+    pilot.tap("nav.next")
+    pilot.tap("confirm.yes")
+    assert screen.journey.step is Step.DETAILS
+
+
+def test_a_failed_save_is_shown_honestly_and_keeps_every_answer(on_screen):
+    screen = on_screen(fail="storage_full", language="en")
+    start_to(screen, Step.SIGNATURE, language="en")
+    Autopilot(screen.pilot, screen.view).sign()
+    screen.pilot.tap("review.consent")
+    screen.pilot.tap("nav.next")
+    assert screen.journey.step is Step.REVIEW
+    assert any(text.startswith("The kiosk's storage is full") for text in screen.pilot.texts())
+    assert screen.journey.fields["full_name"] == values()["full_name"]
+    for _ in range(10):  # the answers are paged under the error message
+        if screen.pilot.exists("review.full_name"):
+            break
+        screen.pilot.tap("review.more")
+    assert screen.pilot.find("review.full_name").text == values()["full_name"]
+
+
+def test_idle_warning_then_wipe_leaves_nothing_of_the_citizen_on_any_screen(on_screen):
+    screen = on_screen(language="en")
+    pilot = screen.pilot
+    start_to(screen, Step.PHOTO, language="en")  # identity and details filled in
+    entered = [v for k, v in values().items() if k not in ("sex", "marital_status", "kecamatan")]
+    assert screen.journey.fields
+    pilot.advance(60.5)
+    assert pilot.exists("idle.continue")
+    assert "For your privacy, everything you entered will be erased in 30 seconds." in pilot.texts()
+    pilot.advance(10.0)
+    assert "For your privacy, everything you entered will be erased in 20 seconds." in pilot.texts()
+    pilot.advance(21.0)
+    assert screen.journey.step is Step.WELCOME and not screen.journey.fields
+    seen = []
+    seen += pilot.texts()
+    pilot.tap("welcome.start")
+    pilot.tap("language.en")
+    pilot.tap("service.ektp")
+    seen += pilot.texts()
+    pilot.tap("nav.next")
+    for step in (Step.IDENTITY, Step.DETAILS):
+        for field in screen.journey.fields_on_step():
+            if pilot.exists(field.id):
+                pilot.tap(field.id)
+                seen += pilot.texts()
+                pilot.tap("editor.done")
+        seen += pilot.texts()
+        if step is Step.IDENTITY:
+            screen.journey._step = Step.DETAILS  # look at the details screen without typing anything
+            screen.journey._changed()
+            pilot.settle()
+    shown = "\n".join(seen)
+    for value in entered:
+        assert value not in shown and normalize("text", value) not in shown
+
+
+def test_need_more_time_keeps_the_answers(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.DETAILS)
+    screen.pilot.advance(61)
+    screen.pilot.tap("idle.continue")
+    assert not screen.journey.idle_warning and screen.journey.fields["nik"]
+    screen.pilot.advance(61)
+    screen.pilot.tap("idle.end")
+    assert screen.journey.step is Step.WELCOME and not screen.journey.fields
+
+
+def test_the_language_can_be_switched_on_any_step(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.CHECKLIST)
+    assert screen.pilot.find("header.title").text == "Yang perlu dibawa: Perekaman KTP-el"
+    screen.pilot.tap("header.language")
+    assert screen.pilot.find("header.title").text == "What to bring: e-KTP recording"
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800), (1920, 1080)])
+def test_every_screen_fits_the_display_at_every_supported_size(on_screen, size):
+    screen = on_screen(size=size, language="en")
+    pilot = screen.pilot
+    bounds = pygame.Rect(0, 0, *size)
+
+    def check():
+        for widget in pilot.widgets():
+            assert bounds.contains(widget.rect), f"{widget} outside {size} on {screen.journey.step}"
+            if widget.interactive and widget.enabled:
+                assert min(widget.rect.size) >= screen.view.kit.metrics.px(40), widget
+
+    check()
+    pilot.tap("welcome.start")
+    check()
+    pilot.tap("language.en")
+    check()
+    pilot.tap("service.ektp")
+    check()
+    pilot.tap("nav.next")
+    check()
+    pilot.tap("nik")
+    check()
+    pilot.tap("editor.done")
+    Autopilot(pilot, screen.view).fill_step(values(), name="identity")
+    check()
+    pilot.tap("kecamatan") if pilot.exists("kecamatan") else None
+    check()

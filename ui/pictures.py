@@ -1,0 +1,31 @@
+"""Decoding photos and signatures for the screen, safely off the UI thread.
+
+Decoding a JPEG takes tens of milliseconds on a Pi, so it runs on a worker thread, with OpenCV
+(pure C, no Python callbacks). Only turning the decoded pixels into a pygame surface happens on the
+UI thread: pygame's own loaders read Python file objects through callbacks and must not run
+beside the main loop.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy
+import pygame
+
+
+def decode(data: bytes) -> numpy.ndarray | None:
+    """JPEG or PNG bytes to an ``H x W x 3`` RGB array (on any thread); None when they do not decode."""
+    if not data:
+        return None
+    bgr = cv2.imdecode(numpy.frombuffer(data, numpy.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        return None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def to_surface(rgb: numpy.ndarray | None) -> pygame.Surface | None:
+    """A decoded picture as a pygame surface (on the UI thread)."""
+    if rgb is None:
+        return None
+    height, width = rgb.shape[:2]
+    return pygame.image.frombytes(numpy.ascontiguousarray(rgb).tobytes(), (width, height), "RGB")
