@@ -63,15 +63,16 @@ def run_kiosk(
     open_display(sizes[0] if sizes else size, fullscreen=config.ui.fullscreen)
     watchdog = Watchdog.from_environment()
     view = make_view(kiosk, clock=clock)
+    scene = _with_maintenance(kiosk, view, clock)
     app = App(
-        view,
+        scene,
         kiosk.events,
         clock=clock,
         heartbeat=watchdog.tick,
         max_sleep_s=watchdog.wait_timeout(5.0) or 5.0,
         quit_on_close=not config.ui.fullscreen,
     )
-    view.attach(app)
+    scene.attach(app)
     kiosk.sync.start()
     try:
         if autopilot:
@@ -83,6 +84,24 @@ def run_kiosk(
     finally:
         watchdog.stopping("stopping")
         pygame.display.quit()
+
+
+def _with_maintenance(kiosk: Any, view: JourneyView, clock) -> Any:
+    """The citizen view with the technician's hidden entry (long press, PIN) around it.
+
+    When the maintenance store cannot be opened (a damaged data partition), citizens are still
+    served: the kiosk runs without maintenance mode and says why in the log.
+    """
+    from kiosk.maintenance import MaintenanceStoreError
+    from ui.maintenance import KioskScenes, open_maintenance
+
+    try:
+        maintenance = open_maintenance(kiosk, text=view.text, clock=clock)
+    except MaintenanceStoreError as exc:
+        log.error("maintenance mode is unavailable: %s", exc)
+        return view
+    kiosk.closers.append(maintenance.close)
+    return KioskScenes(view, maintenance.scene)
 
 
 def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> int:
