@@ -403,6 +403,62 @@ class Outbox:
             drop_blob=True,
         )
 
+    def claim_batch(self, limit: int, *, due_only: bool = True) -> list[OutboxItem]:
+        """Move up to ``limit`` of the oldest due pending records to ``sending`` in ONE transaction.
+
+        Same rules as :meth:`claim_next`, oldest first, with blobs. Claiming ahead costs nothing in safety:
+        a claim lost to a power cut is recovered to pending on the next open.
+        """
+        with self._storage("taking records to send") as db, db.atomic():
+            rows = db.execute(
+                f"UPDATE outbox SET state = 'sending', claimed_by = ? WHERE seq IN ("
+                f"  SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?"
+                f") AND state = 'pending' RETURNING {_ITEM_COLUMNS}, seq",
+                (self._owner.token, self._clock() if due_only else float("inf"), max(0, limit)),
+            ).fetchall()
+            rows.sort(key=lambda row: row[12])  # RETURNING gives no order; the courier wants oldest first
+            blobs = (
+                dict(
+                    db.execute(
+                        f"SELECT seq, blob FROM outbox_blobs WHERE seq IN ({', '.join('?' for _ in rows)})",
+                        [row[12] for row in rows],
+                    ).fetchall()
+                )
+                if rows
+                else {}
+            )
+        return [_item(row[:12], blob=blobs.get(row[12])) for row in rows]
+
+    def mark_sent_many(self, receipts: Sequence[tuple[str, str]]) -> None:
+        """``sending`` -> ``sent`` for several ``(record_id, receipt)`` pairs in ONE transaction.
+
+        Records already sent are left alone, as with :meth:`mark_sent`; one in another state is logged and
+        skipped, so it cannot undo the receipts of the others. Batching is safe for exactly-once
+        delivery: should the commit be lost, the records go back to pending and a re-post is answered 200 with
+        the server's original receipt, never stored twice.
+        """
+        if not receipts:
+            return
+        now = self._clock()
+        with self._storage("recording sent records") as db, db.atomic():
+            for record_id, receipt in receipts:
+                moved = db.execute(
+                    "UPDATE outbox SET state = 'sent', receipt = ?, sent_at = ?, last_error = NULL "
+                    "WHERE record_id = ? AND state = 'sending'",
+                    (receipt, now, record_id),
+                ).rowcount
+                if moved:
+                    db.execute(_DROP_BLOB_SQL, (record_id,))
+                    continue
+                # One odd record must not undo the receipts of the others: note it and go on.
+                row = db.execute("SELECT state FROM outbox WHERE record_id = ?", (record_id,)).fetchone()
+                if row is None or row[0] != SENT:
+                    log.warning(
+                        "record %s is %s, not sending: receipt not recorded",
+                        record_id,
+                        "not in the outbox" if row is None else row[0],
+                    )
+
     def mark_retry(self, record_id: str, error: str, next_attempt: float) -> None:
         """``sending`` -> ``pending`` after a failed attempt: counts it, notes why and when to try again."""
         self._transition(

@@ -438,3 +438,53 @@ def test_checkpoint_truncates_the_wal(outbox: Outbox) -> None:
     outbox.checkpoint()
     assert Path(f"{outbox.path}-wal").stat().st_size == 0
     assert sqlite3.connect(outbox.path).execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+
+
+# -- batches, as the courier claims and acknowledges them for throughput ---------------------------
+
+
+def test_claim_batch_takes_the_oldest_due_records_with_their_blobs(outbox: Outbox, clock: FakeClock) -> None:
+    records = [sealed() for _ in range(5)]
+    for record in records:
+        outbox.enqueue(record)
+        clock.now += 1
+    outbox.mark_retry(outbox.claim_next().record_id, "503", next_attempt=clock.now + 60)  # not due
+
+    batch = outbox.claim_batch(3)
+
+    assert [item.record_id for item in batch] == [r.record_id for r in records[1:4]]
+    assert [item.blob for item in batch] == [r.blob for r in records[1:4]]
+    assert all(item.state == "sending" for item in batch)
+    assert outbox.counts() == {"pending": 2, "sending": 3, "sent": 0, "dead": 0}
+    assert [i.record_id for i in outbox.claim_batch(10, due_only=False)] == [
+        records[0].record_id,
+        records[4].record_id,
+    ]
+    assert outbox.claim_batch(10) == []
+
+
+def test_mark_sent_many_records_every_receipt_and_drops_the_blobs(outbox: Outbox) -> None:
+    records = [sealed() for _ in range(4)]
+    for record in records:
+        outbox.enqueue(record)
+    batch = outbox.claim_batch(4)
+    outbox.mark_sent(batch[0].record_id, '{"receipt_id": "r0"}')  # sent by another path already
+
+    outbox.mark_sent_many([(item.record_id, f'{{"receipt_id": "r{n}"}}') for n, item in enumerate(batch)])
+
+    assert outbox.counts() == {"pending": 0, "sending": 0, "sent": 4, "dead": 0}
+    assert all(outbox.read_blob(r.record_id) is None for r in records)
+    assert outbox.get(batch[2].record_id).receipt == '{"receipt_id": "r2"}'
+
+
+def test_one_record_in_the_wrong_state_does_not_undo_the_others(outbox: Outbox) -> None:
+    first, second = sealed(), sealed()
+    outbox.enqueue(first)
+    outbox.enqueue(second)
+    claimed = outbox.claim_batch(1)
+    assert [i.record_id for i in claimed] == [first.record_id]
+
+    outbox.mark_sent_many([(second.record_id, "{}"), (first.record_id, '{"receipt_id": "ok"}')])
+
+    assert outbox.get(first.record_id).state == "sent"
+    assert outbox.get(second.record_id).state == "pending"
