@@ -343,6 +343,18 @@ class Journey:
             return None
         return max(0.0, self.idle_reset_s - (self._clock() - self._warning_since))
 
+    def idle_deadline(self) -> float | None:
+        """The clock time at which :meth:`tick` next has something to do, or None when idle timers do not run.
+
+        A UI can sleep until then instead of polling: the warning is due ``idle_warning_s`` after the last
+        touch, the wipe ``idle_reset_s`` after the warning went up.
+        """
+        if self._step in (Step.WELCOME, Step.SAVING):
+            return None
+        if self._warning_since is None:
+            return self._last_touch + self.idle_warning_s
+        return self._warning_since + self.idle_reset_s
+
     @property
     def notices(self) -> tuple[Notice, ...]:
         """The degraded modes to announce on the current step, most important first."""

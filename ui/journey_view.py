@@ -195,9 +195,11 @@ class JourneyView:
     def next_deadline(self, now: float) -> float | None:
         """When the view has something to do without input."""
         deadlines = []
-        if self.journey.step not in (Step.WELCOME, Step.SAVING):
-            # The idle warning and its countdown are checked once a second during a session.
-            deadlines.append(now + 1.0)
+        idle_deadline = self.journey.idle_deadline()
+        if idle_deadline is not None:
+            deadlines.append(idle_deadline)
+        if self.journey.idle_warning:
+            deadlines.append(now + 1.0)  # the "need more time?" countdown shows whole seconds
         screen_deadline = self.screen.next_deadline(now)
         if screen_deadline is not None:
             deadlines.append(screen_deadline)

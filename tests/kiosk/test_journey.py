@@ -444,6 +444,20 @@ def test_idle_warning_then_touch_clears_it(journey, clock):
     assert not journey.tick() and journey.step is Step.CHECKLIST
 
 
+def test_idle_deadline_says_when_tick_has_work_so_a_ui_can_sleep_until_then(journey, clock):
+    assert journey.idle_deadline() is None  # welcome: no idle timer runs
+    to_checklist(journey, "ektp")
+    warning_due = journey.idle_deadline()
+    assert warning_due == clock() + 60
+    clock.advance(warning_due - clock() - 0.001)
+    assert not journey.tick()
+    clock.advance(0.001)
+    assert journey.tick() and journey.idle_warning
+    assert journey.idle_deadline() == clock() + 30
+    journey.touch()
+    assert journey.idle_deadline() == clock() + 60
+
+
 def test_any_action_counts_as_a_touch(journey, clock):
     to_checklist(journey, "ektp")
     journey.next()
