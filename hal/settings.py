@@ -96,7 +96,7 @@ class PrinterSettings(Settings):
     paper_width_dots: Literal[384, 576] = 384
     #: python-escpos printer profile (code pages, cutter, native QR); "default" suits most printers.
     profile: str = "default"
-    #: Ask the printer for its status (DLE EOT) before each receipt; false only for printers that never answer.
+    #: Ask the printer for its status (DLE EOT) before each receipt; false for printers that never answer.
     check_status: bool = True
     #: Simulated printer: where receipt PNGs go; empty = ``<data_dir>/receipts``.
     output_dir: str = ""

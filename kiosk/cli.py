@@ -50,7 +50,7 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: $KIOSK_CONFIG, else /etc/dukcapil-kiosk/config.toml, else built-in defaults)",
+        help="config file (default: $KIOSK_CONFIG, else /etc/dukcapil-kiosk/config.toml, else the defaults)",
     )
 
 

@@ -37,6 +37,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -46,7 +47,7 @@ from hal.events import EventQueue
 from kiosk import __version__
 from kiosk.config import Config, ConfigError, SyncSettings
 from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged
-from kiosk.outbox import Outbox, OutboxError, OutboxItem
+from kiosk.outbox import META_LAST_SYNC, Outbox, OutboxError, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +167,24 @@ class _Deadline:
         self._sock: socket.socket | None = None
         self._deadline = 0.0
         self._thread: threading.Thread | None = None
+        self._closing = False
         self.fired = False
 
     def arm(self, sock: socket.socket, seconds: float) -> None:
         with self._cond:
             self._sock, self._deadline, self.fired = sock, time.monotonic() + seconds, False
+            # A thread told to close that has not noticed yet simply carries on watching.
+            self._closing = False
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="ingest-deadline", daemon=True)
                 self._thread.start()
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Cut any request short and let the watchdog thread end (a later :meth:`arm` starts a new one)."""
+        with self._cond:
+            self._cut()
+            self._closing = True
             self._cond.notify()
 
     def disarm(self) -> None:
@@ -193,7 +204,7 @@ class _Deadline:
 
     def _watch(self) -> None:
         with self._cond:
-            while True:
+            while not self._closing:
                 if self._sock is None:
                     self._cond.wait()
                     continue
@@ -202,6 +213,7 @@ class _Deadline:
                     self._cut()
                 else:
                     self._cond.wait(left)
+            self._thread = None
 
 
 class IngestClient:
@@ -293,9 +305,6 @@ class IngestClient:
         blob = item.blob
         if blob is None:
             raise ValueError("post_record needs an item from Outbox.claim_next (with its blob)")
-        if hashlib.sha256(blob).hexdigest() != item.sha256:
-            # Caught here rather than by the server's 400: the reason then says where the damage is.
-            return Delivery("dead", None, reason="the stored record is damaged (its checksum does not match)")
         headers = {
             **self._auth_headers(),
             "Idempotency-Key": f'"{item.record_id}"',
@@ -357,12 +366,15 @@ class IngestClient:
         return status == HTTPStatus.OK
 
     def abort(self) -> None:
-        """Cut the request in flight short (from another thread); it fails with a connection error."""
+        """Cut the request in flight short (from another thread); it fails with a connection error.
+
+        A request still connecting is not cut: it gives up after ``timeout``.
+        """
         self._deadline.abort()
 
     def close(self) -> None:
-        """Close the connection (idempotent; the next request opens a new one)."""
-        self._deadline.abort()
+        """Close the connection and stop the watchdog thread (idempotent; a later request opens anew)."""
+        self._deadline.close()
         with self._lock:
             self._drop()
 
@@ -535,6 +547,64 @@ def _record_outcome(outbox: Outbox, item: OutboxItem, delivery: Delivery, next_a
         outbox.mark_retry(item.record_id, delivery.reason, next_attempt)
 
 
+#: The outcome for a stored blob that no longer matches its hash: sending it would only earn a 400.
+DAMAGED = Delivery("dead", None, reason="the stored record is damaged (its checksum does not match)")
+
+
+class _Courier:
+    """Posts records one after the other, oldest first, with the outbox's disk work off the wire's time.
+
+    Each claim and each ``mark_sent`` is a committed (fsynced) SQLite transaction. While one record is on the
+    wire, a helper thread stores the previous record's outcome and claims the next one, so the network wait
+    hides the disk's. Order and safety are unchanged: the helper runs the outbox calls one at a time in
+    order, and a crash at any point leaves rows in ``sending`` that go back to pending on the next start.
+
+    ``sent`` and ``dead`` outcomes are stored by the courier. On ``retry`` or ``hold`` the caller stores the
+    outcome itself (it decides the next attempt), the courier stops, and the record it had claimed ahead goes
+    back to pending without counting an attempt.
+    """
+
+    def __init__(self, outbox: Outbox, client: IngestClient, claim: Callable[[], OutboxItem | None]) -> None:
+        self._outbox = outbox
+        self._client = client
+        self._claim = claim
+
+    def run(self, on_delivery: Callable[[OutboxItem, Delivery], bool]) -> None:
+        """Deliver until the queue is empty or ``on_delivery(item, delivery)`` returns False."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-io") as disk:
+            upcoming: Future[tuple[OutboxItem, bool] | None] = disk.submit(self._take)
+            stored: Future[None] | None = None
+            try:
+                while (taken := upcoming.result()) is not None:
+                    item, intact = taken
+                    upcoming = disk.submit(self._take)
+                    delivery = self._post(item) if intact else DAMAGED
+                    if delivery.outcome in ("sent", "dead"):
+                        stored = disk.submit(_record_outcome, self._outbox, item, delivery, 0.0)
+                    if not on_delivery(item, delivery):
+                        break
+            finally:
+                ahead = upcoming.result()
+                if ahead is not None:
+                    self._outbox.release(ahead[0].record_id)
+                if stored is not None:
+                    stored.result()
+
+    def _post(self, item: OutboxItem) -> Delivery:
+        try:
+            return self._client.post_record(item)
+        except Exception as exc:  # a bug must not strand the record in `sending`: it is tried again later
+            log.exception("delivering record %s failed unexpectedly", item.record_id)
+            return Delivery("retry", None, reason=f"internal error while sending ({exc.__class__.__name__})")
+
+    def _take(self) -> tuple[OutboxItem, bool] | None:
+        """The next record and whether its blob still matches its hash (checked here, off the wire's time)."""
+        item = self._claim()
+        if item is None:
+            return None
+        return item, item.blob is not None and hashlib.sha256(item.blob).hexdigest() == item.sha256
+
+
 def sync_once(
     outbox: Outbox,
     client: IngestClient,
@@ -557,22 +627,26 @@ def sync_once(
         clock: the outbox's clock, for the next attempt time of a record that failed.
     """
     total = outbox.counts()["pending"]
-    sent = dead = retried = 0
-    claim = _claim_any(outbox)
-    while (item := claim()) is not None:
-        delivery = client.post_record(item)
-        _record_outcome(outbox, item, delivery, clock() + (delivery.retry_after or 0.0))
-        if delivery.outcome == "sent":
-            sent += 1
-        elif delivery.outcome == "dead":
-            dead += 1
+    done = {"sent": 0, "dead": 0}
+    failure: list[Delivery] = []
+
+    def on_delivery(item: OutboxItem, delivery: Delivery) -> bool:
+        if delivery.outcome in ("retry", "hold"):
+            _record_outcome(outbox, item, delivery, clock() + (delivery.retry_after or 0.0))
+            failure.append(delivery)
+            return False
+        done[delivery.outcome] += 1
         if progress is not None:
-            progress(sent + dead, max(total, sent + dead))
-        if delivery.outcome == "hold":
-            return SyncReport(sent, retried, dead, True, delivery.reason)
-        if delivery.outcome == "retry":
-            return SyncReport(sent, retried + 1, dead, False, delivery.reason)
-    return SyncReport(sent, retried, dead, False, None)
+            finished = done["sent"] + done["dead"]
+            progress(finished, max(total, finished))
+        return True
+
+    _Courier(outbox, client, _claim_any(outbox)).run(on_delivery)
+    if failure:
+        (delivery,) = failure
+        held = delivery.outcome == "hold"
+        return SyncReport(done["sent"], 0 if held else 1, done["dead"], held, delivery.reason)
+    return SyncReport(done["sent"], 0, done["dead"], False, None)
 
 
 def _claim_any(outbox: Outbox) -> Callable[[], OutboxItem | None]:
@@ -630,6 +704,9 @@ class SyncWorker:
         self._last_sent_at: float | None = None
         self._next_heartbeat = 0.0
         self._next_purge = 0.0
+        self._published = 0.0
+        self._stopped_on_failure = False
+        self._tally: dict[str, int] = {}
 
     # -- control (any thread) --------------------------------------------------------------------------
 
@@ -645,12 +722,16 @@ class SyncWorker:
         """Stop the thread: a request in flight is cut short and its record stays pending. Idempotent."""
         self._stopping.set()
         self._wake.set()
-        self._client.abort()
         thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("the sync worker did not stop within %.1f s", timeout)
+        if thread is None:
+            return
+        deadline = time.monotonic() + timeout
+        # Abort again until the thread is out: a request may start between the flag and the first abort.
+        while thread.is_alive() and (left := deadline - time.monotonic()) > 0:
+            self._client.abort()
+            thread.join(min(left, 0.05))
+        if thread.is_alive():
+            log.warning("the sync worker did not stop within %.1f s", timeout)
 
     def wake(self) -> None:
         """Look at the queue now (a record was enqueued); a running backoff or hold is respected."""
@@ -701,6 +782,12 @@ class SyncWorker:
                 log.error("sync: %s", exc)
                 self._last_error = str(exc)
                 wait = self._settings.poll_interval_s
+            except (
+                Exception
+            ) as exc:  # the worker thread must outlive any bug; records stay safe in the outbox
+                log.exception("sync pass failed")
+                self._last_error = f"internal error ({exc.__class__.__name__}); see the log"
+                wait = self._settings.poll_interval_s
             self._wake.wait(max(0.0, min(wait, self._settings.poll_interval_s)))
         self._publish("stopped")
 
@@ -713,43 +800,72 @@ class SyncWorker:
         if now >= self._next_purge:
             self._next_purge = now + PURGE_INTERVAL_S
             self._outbox.purge_sent(self._settings.retention_days * 86400.0)
+        # Rows a crashed `kiosk outbox sync` left in `sending` (never rows of a live process).
+        self._outbox.recover_interrupted()
         if now < blocked_until:
             self._publish("held" if self._held else "waiting")
             return blocked_until - now
         self._send_heartbeat(client, now)
-        claim = _claim_any(self._outbox) if try_all else self._outbox.claim_next
-        published = time.monotonic()
+        self._published = time.monotonic()
+        self._stopped_on_failure = False
+        self._tally = {"sent": 0, "dead": 0, "retry": 0, "hold": 0}
         self._publish("sending")
-        while not self._stopping.is_set() and (item := claim()) is not None:
-            delivery = client.post_record(item)
-            if self._stopping.is_set() and delivery.outcome == "retry":
-                # Cut short by stop(): not the server's fault, no attempt counted.
-                self._outbox.release(item.record_id)
-                break
-            if not self._handle(item, delivery):
-                return max(0.0, self._blocked_until - self._clock())
-            if time.monotonic() - published > 1.0:
-                published = time.monotonic()
-                self._publish("sending")
+        claim = _claim_any(self._outbox) if try_all else self._outbox.claim_next
+        _Courier(self._outbox, client, claim).run(self._on_delivery)
+        self._remember_pass()
+        if self._stopped_on_failure:
+            # Published only now: the record claimed ahead is back in the queue and the pass is on record.
+            self._publish("held" if self._held else "waiting")
+            return max(0.0, self._blocked_until - self._clock())
         self._publish("idle")
         due = self._outbox.next_due()
         return self._settings.poll_interval_s if due is None else max(0.0, due - self._clock())
 
-    def _handle(self, item: OutboxItem, delivery: Delivery) -> bool:
-        """Store the outcome; False when the queue must stop (retry later, or held)."""
+    def _on_delivery(self, item: OutboxItem, delivery: Delivery) -> bool:
+        """What to do after one attempt (the courier already stored sent/dead); False stops the pass."""
         now = self._clock()
+        self._tally[delivery.outcome] += 1
         if delivery.outcome == "sent":
-            _record_outcome(self._outbox, item, delivery, now)
             with self._lock:
                 self._failures, self._held = 0, False
             self._last_sent_at, self._last_error = now, None
-            return True
-        if delivery.outcome == "dead":
-            _record_outcome(self._outbox, item, delivery, now)
+        elif delivery.outcome == "dead":
             self._post(
                 RecordRejected(record_id=item.record_id, status=delivery.status, reason=delivery.reason)
             )
-            return True
+        elif self._stopping.is_set() and delivery.outcome == "retry":
+            # Cut short by stop(): not the server's fault, no attempt counted.
+            self._outbox.release(item.record_id)
+            return False
+        else:
+            self._failed(item, delivery, now)
+            return False
+        if self._stopping.is_set():
+            return False
+        if time.monotonic() - self._published > 1.0:
+            self._published = time.monotonic()
+            self._publish("sending")
+        return True
+
+    def _remember_pass(self) -> None:
+        """Note this pass's result in the outbox (``kiosk outbox status`` shows it), if it tried anything."""
+        if not any(self._tally.values()):
+            return
+        moment = datetime.datetime.fromtimestamp(self._clock(), tz=datetime.UTC)
+        result = {
+            "at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "sent": self._tally["sent"],
+            "retried": self._tally["retry"],
+            "dead": self._tally["dead"],
+            "held": self._tally["hold"] > 0,
+            "error": self._last_error if self._stopped_on_failure else None,
+            "by": "worker",
+        }
+        self._outbox.set_meta(META_LAST_SYNC, json.dumps(result))
+
+    def _failed(self, item: OutboxItem, delivery: Delivery, now: float) -> None:
+        """A retry or hold: store it and make the whole queue wait."""
+        self._stopped_on_failure = True
         self._last_error = delivery.reason
         if delivery.outcome == "hold":
             _record_outcome(self._outbox, item, delivery, now)
@@ -759,8 +875,7 @@ class SyncWorker:
             log.error("sync held: %s", delivery.reason)
             if newly_held:
                 self._post(CredentialsRejected(status=delivery.status or 0, reason=delivery.reason))
-            self._publish("held")
-            return False
+            return
         with self._lock:
             self._failures += 1
             if delivery.retry_after is not None:
@@ -774,8 +889,6 @@ class SyncWorker:
             "record %s not delivered (%s); next try in %.1f s", item.record_id, delivery.reason, delay
         )
         _record_outcome(self._outbox, item, delivery, now + delay)
-        self._publish("waiting")
-        return False
 
     def _send_heartbeat(self, client: IngestClient, now: float) -> None:
         if self._heartbeat is None or now < self._next_heartbeat:

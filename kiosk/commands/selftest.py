@@ -85,7 +85,9 @@ def with_faults(config: Config, faults: list[str]) -> Config:
             raise ConfigError(f"--fault {item}: unknown fault for {device} (allowed: {', '.join(allowed)})")
         settings = getattr(config, device)
         if settings.backend != "simulated":
-            raise ConfigError(f"--fault {item}: faults can only be switched on in simulated devices (use --simulate)")
+            raise ConfigError(
+                f"--fault {item}: faults can only be switched on in simulated devices (use --simulate)"
+            )
         config = msgspec.structs.replace(
             config, **{device: msgspec.structs.replace(settings, simulated_fault=fault)}
         )
@@ -120,7 +122,9 @@ def _run_self_test(device: Device) -> Health:
 
 def format_table(reports: list[DeviceReport]) -> str:
     """A plain-text table for a technician's terminal."""
-    rows = [("DEVICE", "BACKEND", "STATUS", "DETAIL")] + [(r.name, r.backend, r.status, r.detail) for r in reports]
+    rows = [("DEVICE", "BACKEND", "STATUS", "DETAIL")] + [
+        (r.name, r.backend, r.status, r.detail) for r in reports
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]

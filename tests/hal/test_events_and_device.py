@@ -29,7 +29,9 @@ class _Lamp(Device):
 def test_events_posted_from_threads_arrive_in_order_and_wake_the_loop(events: EventQueue) -> None:
     woken = threading.Event()
     events.add_waker(woken.set)
-    worker = threading.Thread(target=lambda: [events.post(PenSample(x=i, y=i, pen_down=True)) for i in range(50)])
+    worker = threading.Thread(
+        target=lambda: [events.post(PenSample(x=i, y=i, pen_down=True)) for i in range(50)]
+    )
     worker.start()
     worker.join()
     assert woken.is_set()

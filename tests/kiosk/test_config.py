@@ -42,10 +42,16 @@ def test_env_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[camera]\nbackend = "webcam9000"', "camera.backend: invalid enum value 'webcam9000' (allowed: 'auto', "),
+        (
+            '[camera]\nbackend = "webcam9000"',
+            "camera.backend: invalid enum value 'webcam9000' (allowed: 'auto', ",
+        ),
         ("[camera]\nzoom = 2", "camera.zoom: unknown key (known keys here: backend, device"),
         ("[kamera]\nbackend = 'auto'", "kamera: unknown key (known keys here: kiosk, server"),
-        ('[signature_pad]\nbaudrate = "fast"', "signature_pad.baudrate: expected `int`, got `str` (allowed: 9600"),
+        (
+            '[signature_pad]\nbaudrate = "fast"',
+            "signature_pad.baudrate: expected `int`, got `str` (allowed: 9600",
+        ),
         ("[power]\ni2c_address = 500", "power.i2c_address: expected `int` <= 119"),
         ("[power]\npreset = 'custom'", "power: preset 'custom' needs mains_pin"),
         ('[kiosk]\nlanguage = "fr"', "kiosk.language: invalid enum value 'fr' (allowed: 'id', 'en')"),

@@ -168,15 +168,6 @@ def test_record_signed_by_another_kiosk_key_is_dead_with_422(lab, server, outbox
     assert "signature" in delivery.reason
 
 
-def test_damaged_stored_blob_is_dead_without_a_request(lab, proxy, outbox):
-    item = claimed(lab, outbox)
-    damaged = dataclasses.replace(item, blob=item.blob[:-1] + bytes([item.blob[-1] ^ 1]))
-    delivery = lab.client(proxy.url).post_record(damaged)
-    assert delivery.outcome == "dead"
-    assert "damaged" in delivery.reason
-    assert proxy.forwarded == 0
-
-
 def test_connection_refused_is_a_retry_in_plain_words(lab, outbox):
     with FaultProxy("http://127.0.0.1:9") as proxy:
         proxy.set_fault(Fault.refused())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
 import sys
 import threading
 import time
@@ -21,7 +23,8 @@ from ingest_lab import IngestLab  # noqa: E402
 from hal.events import EventQueue  # noqa: E402
 from kiosk.config import SyncSettings  # noqa: E402
 from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged  # noqa: E402
-from kiosk.sync import SyncStatus, SyncWorker, full_jitter_backoff, sync_once  # noqa: E402
+from kiosk.outbox import META_LAST_SYNC  # noqa: E402
+from kiosk.sync import IngestClient, SyncStatus, SyncWorker, full_jitter_backoff, sync_once  # noqa: E402
 
 SETTINGS = SyncSettings(
     backoff_initial_s=2.0,
@@ -123,6 +126,14 @@ def test_worker_drains_oldest_first_and_is_woken_on_enqueue(lab, server, outbox,
 
     assert server.store.record_ids() == first + [s.record_id for s in later]
     assert all(item.receipt for item in outbox.items("sent"))
+    last = json.loads(outbox.get_meta(META_LAST_SYNC))
+    assert (last["sent"], last["dead"], last["held"], last["error"], last["by"]) == (
+        3,
+        0,
+        False,
+        None,
+        "worker",
+    )
 
 
 def test_503_retry_after_is_honoured(lab, server, proxy, outbox, clock, make_worker, events):
@@ -185,6 +196,8 @@ def test_401_holds_the_queue_and_resumes_when_fixed(lab, server, proxy, outbox, 
     assert outbox.counts() == {"pending": 4, "sending": 0, "sent": 0, "dead": 0}
     assert all(item.attempts == 0 for item in outbox.items())  # the records are not at fault
     assert server.store.count() == 0
+    last = json.loads(outbox.get_meta(META_LAST_SYNC))
+    assert last["held"] and "401" in last["error"]
 
     # Still wrong at the next look: no second alert, nothing dead.
     clock.advance(SETTINGS.poll_interval_s)
@@ -357,3 +370,49 @@ def test_sync_once_stops_on_hold_and_goes_on_after_dead(lab, server, proxy, outb
     assert held.held and held.sent == 0
     assert outbox.counts()["pending"] == 1
     assert outbox.items("pending")[0].attempts == 0
+
+
+def test_a_damaged_stored_record_goes_dead_without_being_sent(lab, server, proxy, outbox, clock):
+    ids = lab.enqueue(outbox, 3)
+    # A flipped bit on the SD card, written behind the outbox's back.
+    db = sqlite3.connect(outbox.path)
+    (seq,) = db.execute("SELECT seq FROM outbox WHERE record_id = ?", (ids[1],)).fetchone()
+    (blob,) = db.execute("SELECT blob FROM outbox_blobs WHERE seq = ?", (seq,)).fetchone()
+    with db:
+        db.execute(
+            "UPDATE outbox_blobs SET blob = ? WHERE seq = ?",
+            (blob[:99] + bytes([blob[99] ^ 4]) + blob[100:], seq),
+        )
+    db.close()
+    report = sync_once(outbox, lab.client(proxy.url), clock=clock)
+    assert (report.sent, report.dead) == (2, 1)
+    (dead,) = outbox.items("dead")
+    assert dead.record_id == ids[1]
+    assert "damaged" in dead.last_error
+    assert proxy.forwarded == 2
+    assert server.store.record_ids() == [ids[0], ids[2]]
+
+
+def test_a_bug_while_sending_neither_strands_the_record_nor_kills_the_worker(
+    lab, server, outbox, clock, make_worker, events, caplog
+):
+    class OnceBroken(IngestClient):
+        broken = True
+
+        def post_record(self, item):
+            if self.broken:
+                self.broken = False
+                raise RuntimeError("a bug")
+            return super().post_record(item)
+
+    lab.enqueue(outbox, 1)
+    worker = make_worker(client=OnceBroken(server.url, lab.token, lab.kiosk_id, timeout=2, clock=clock))
+    status = wait_for(worker, events, lambda s: s.state == "waiting")
+    (item,) = outbox.items()
+    assert (item.state, item.attempts) == ("pending", 1)
+    assert "internal error" in item.last_error
+    assert "a bug" in caplog.text
+
+    clock.now = status.next_attempt_at
+    worker.wake()
+    wait_for(worker, events, settled(1))

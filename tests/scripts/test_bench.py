@@ -21,11 +21,12 @@ import bench  # noqa: E402
 
 
 def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path) -> None:
-    figures = bench.queue_figures(tmp_path, quick=True, depth=300)
+    figures = bench.queue_figures(tmp_path, quick=True, depth=300, photo_depth=20)
 
     by_name = {figure.name: figure for figure in figures}
     assert set(by_name) == {
         "restart-to-ready, 300 queued",
+        "restart-to-ready, 20 queued with photos",
         "status query, 300 queued",
         "enqueue 200 KB record, 300 queued",
     }
@@ -35,7 +36,9 @@ def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path
     assert by_name["status query, 300 queued"].met is not None
     assert by_name["restart-to-ready, 300 queued"].met is not None
     assert "300 pending" in by_name["status query, 300 queued"].note
-    assert "profile of one open: Outbox.integrity_check" in by_name["restart-to-ready, 300 queued"].note
+    restart = by_name["restart-to-ready, 300 queued"].note
+    assert "profile of one open: Outbox." in restart and "PRAGMA integrity_check alone: " in restart
+    assert "20 records of 27" in by_name["restart-to-ready, 20 queued with photos"].note
 
 
 def test_a_missing_part_is_reported_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,4 +83,5 @@ def test_table_markdown_and_json_carry_value_reference_target_and_verdict(
         "target": "<= 1.3",
         "met": False,
         "note": "profile: ...",
+        "p99": None,
     }
