@@ -1,0 +1,72 @@
+"""The architecture stays visible: imports point ui -> kiosk -> hal, and the code stays ruff clean."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What each layer must never import.
+FORBIDDEN = {
+    "hal": ("kiosk", "ui", "pygame"),
+    "kiosk": ("ui", "pygame"),
+}
+#: The composition root: the one module of kiosk/ that builds the UI (lazily, inside a function).
+COMPOSITION_ROOT = ROOT / "kiosk" / "commands" / "run.py"
+
+
+def _imports(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, top-level module, imported at module level?) for every import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    top_level = set(map(id, tree.body))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found += [(node.lineno, name.split(".")[0], id(node) in top_level) for name in names]
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_imports_point_down(layer: str) -> None:
+    wrong = []
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        for line, module, at_top in _imports(path):
+            if module not in FORBIDDEN[layer]:
+                continue
+            if path == COMPOSITION_ROOT and not at_top:
+                continue
+            wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert not wrong, "layers must import downwards only (ui -> kiosk -> hal):\n" + "\n".join(wrong)
+
+
+def test_the_composition_root_imports_the_ui_only_lazily() -> None:
+    assert any(module == "ui" and not at_top for _, module, at_top in _imports(COMPOSITION_ROOT))
+    assert not any(module in ("ui", "pygame") and at_top for _, module, at_top in _imports(COMPOSITION_ROOT))
+
+
+@pytest.mark.skipif(
+    shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(),
+    reason="ruff is not installed (pip install -e .[dev])",
+)
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
+def test_ruff_is_clean(command: list[str]) -> None:
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    result = subprocess.run(
+        [ruff, *command, "kiosk", "hal", "ui", "scripts", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
