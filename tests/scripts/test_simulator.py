@@ -1,0 +1,39 @@
+"""The desktop simulator's set-up: keys and enrolment made once, a config the kiosk accepts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+from ingest_server import IngestStore  # noqa: E402
+from simulator import KIOSK_ID, prepare, write_config  # noqa: E402
+
+from kiosk.config import load_config  # noqa: E402
+from kiosk.sealing import KioskIdentity  # noqa: E402
+
+
+def test_prepare_is_idempotent_and_enrols_the_kiosk_with_its_own_key(tmp_path: Path) -> None:
+    keys, token = prepare(tmp_path)
+    again_keys, again_token = prepare(tmp_path)
+    assert (again_keys.box_public, again_token) == (keys.box_public, token)
+
+    identity = KioskIdentity.load(tmp_path / "kiosk" / "keys")
+    store = IngestStore(tmp_path / "server" / "server.sqlite3")
+    try:
+        assert store.kiosk(KIOSK_ID).verify_key == identity.verify_key_b64
+    finally:
+        store.close()
+
+
+def test_the_written_config_is_valid_and_points_at_the_server(tmp_path: Path) -> None:
+    keys, token = prepare(tmp_path)
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:40123", keys, token))
+    assert config.kiosk.id == KIOSK_ID
+    assert config.data_path == tmp_path / "kiosk"
+    assert (config.server.url, config.server.token) == ("http://127.0.0.1:40123", token)
+    assert config.server.public_key == keys.box_public
+    assert config.server.ack_verify_key == keys.sign_public
