@@ -22,6 +22,7 @@ a power cut between the server's commit and ``mark_sent`` just means the record 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime
 import email.utils
@@ -66,6 +67,8 @@ MAX_RESPONSE_BYTES = 64 * 1024
 SLOW_LINK_BYTES_PER_S = 4096
 #: Sent records are purged at most this often.
 PURGE_INTERVAL_S = 3600.0
+#: Records claimed ahead, and receipts stored, per outbox transaction while draining.
+BATCH = 16
 
 
 # ------------------------------------------------------------------------------------------------- results
@@ -554,41 +557,60 @@ DAMAGED = Delivery("dead", None, reason="the stored record is damaged (its check
 class _Courier:
     """Posts records one after the other, oldest first, with the outbox's disk work off the wire's time.
 
-    Each claim and each ``mark_sent`` is a committed (fsynced) SQLite transaction. While one record is on the
-    wire, a helper thread stores the previous record's outcome and claims the next one, so the network wait
-    hides the disk's. Order and safety are unchanged: the helper runs the outbox calls one at a time in
-    order, and a crash at any point leaves rows in ``sending`` that go back to pending on the next start.
+    Every outbox change is an fsynced SQLite commit, which on an SD card can take longer than a whole request.
+    So a helper thread claims records :data:`BATCH` at a time (one commit) while earlier ones are on the wire,
+    and the receipts of sent records are stored :data:`BATCH` at a time (one commit). Neither commit needs to
+    be individually durable for exactly-once delivery: a claim lost to a crash goes back to pending on the
+    next start, a lost receipt means one re-post that the server answers 200 with the original receipt.
 
     ``sent`` and ``dead`` outcomes are stored by the courier. On ``retry`` or ``hold`` the caller stores the
-    outcome itself (it decides the next attempt), the courier stops, and the record it had claimed ahead goes
-    back to pending without counting an attempt.
+    outcome itself (it decides the next attempt), the courier stops, and the records it had claimed ahead go
+    back to pending without counting an attempt. When :meth:`run` returns, everything is stored.
     """
 
-    def __init__(self, outbox: Outbox, client: IngestClient, claim: Callable[[], OutboxItem | None]) -> None:
+    def __init__(self, outbox: Outbox, client: IngestClient, *, due_only: bool = True) -> None:
         self._outbox = outbox
         self._client = client
-        self._claim = claim
+        self._due_only = due_only
 
     def run(self, on_delivery: Callable[[OutboxItem, Delivery], bool]) -> None:
         """Deliver until the queue is empty or ``on_delivery(item, delivery)`` returns False."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-io") as disk:
-            upcoming: Future[tuple[OutboxItem, bool] | None] = disk.submit(self._take)
-            stored: Future[None] | None = None
+            ready: collections.deque[tuple[OutboxItem, bool]] = collections.deque()
+            refill: Future[list[tuple[OutboxItem, bool]]] | None = disk.submit(self._take)
+            receipts: list[tuple[str, str]] = []
+            writes: collections.deque[Future[None]] = collections.deque()
             try:
-                while (taken := upcoming.result()) is not None:
-                    item, intact = taken
-                    upcoming = disk.submit(self._take)
+                while True:
+                    if not ready:
+                        batch = refill.result() if refill is not None else []
+                        refill = None
+                        if not batch:
+                            break
+                        ready.extend(batch)
+                    if refill is None and len(ready) <= BATCH // 2:
+                        refill = disk.submit(self._take)
+                    item, intact = ready.popleft()
                     delivery = self._post(item) if intact else DAMAGED
-                    if delivery.outcome in ("sent", "dead"):
-                        stored = disk.submit(_record_outcome, self._outbox, item, delivery, 0.0)
+                    if delivery.outcome == "sent":
+                        receipts.append((item.record_id, delivery.receipt or ""))
+                        if len(receipts) >= BATCH:
+                            writes.append(disk.submit(self._outbox.mark_sent_many, receipts))
+                            receipts = []
+                    elif delivery.outcome == "dead":
+                        writes.append(disk.submit(_record_outcome, self._outbox, item, delivery, 0.0))
+                    while writes and writes[0].done():
+                        writes.popleft().result()  # a storage error surfaces here, not at the end
                     if not on_delivery(item, delivery):
                         break
             finally:
-                ahead = upcoming.result()
-                if ahead is not None:
-                    self._outbox.release(ahead[0].record_id)
-                if stored is not None:
-                    stored.result()
+                if refill is not None:
+                    ready.extend(refill.result())
+                for item, _intact in ready:
+                    self._outbox.release(item.record_id)
+                self._outbox.mark_sent_many(receipts)
+                for write in writes:
+                    write.result()
 
     def _post(self, item: OutboxItem) -> Delivery:
         try:
@@ -597,12 +619,13 @@ class _Courier:
             log.exception("delivering record %s failed unexpectedly", item.record_id)
             return Delivery("retry", None, reason=f"internal error while sending ({exc.__class__.__name__})")
 
-    def _take(self) -> tuple[OutboxItem, bool] | None:
-        """The next record and whether its blob still matches its hash (checked here, off the wire's time)."""
-        item = self._claim()
-        if item is None:
-            return None
-        return item, item.blob is not None and hashlib.sha256(item.blob).hexdigest() == item.sha256
+    def _take(self) -> list[tuple[OutboxItem, bool]]:
+        """The next records, each with whether its blob still matches its hash (checked off the wire)."""
+        items = self._outbox.claim_batch(BATCH, due_only=self._due_only)
+        return [
+            (item, item.blob is not None and hashlib.sha256(item.blob).hexdigest() == item.sha256)
+            for item in items
+        ]
 
 
 def sync_once(
@@ -641,17 +664,12 @@ def sync_once(
             progress(finished, max(total, finished))
         return True
 
-    _Courier(outbox, client, _claim_any(outbox)).run(on_delivery)
+    _Courier(outbox, client, due_only=False).run(on_delivery)
     if failure:
         (delivery,) = failure
         held = delivery.outcome == "hold"
         return SyncReport(done["sent"], 0 if held else 1, done["dead"], held, delivery.reason)
     return SyncReport(done["sent"], 0, done["dead"], False, None)
-
-
-def _claim_any(outbox: Outbox) -> Callable[[], OutboxItem | None]:
-    """``claim_next`` that also takes records not due yet (the technician asked to try now)."""
-    return lambda: outbox.claim_next(due_only=False)
 
 
 # ------------------------------------------------------------------------------------------------- worker
@@ -747,7 +765,7 @@ class SyncWorker:
         self._wake.set()
 
     def sync_now(self) -> None:
-        """The technician asked: forget backoff and hold, and try every pending record now."""
+        """The technician asked: end any backoff or hold wait and try every pending record now."""
         with self._lock:
             self._blocked_until = 0.0
             self._failures = 0
@@ -782,9 +800,8 @@ class SyncWorker:
                 log.error("sync: %s", exc)
                 self._last_error = str(exc)
                 wait = self._settings.poll_interval_s
-            except (
-                Exception
-            ) as exc:  # the worker thread must outlive any bug; records stay safe in the outbox
+            # The worker thread must outlive any bug; the records stay safe in the outbox meanwhile.
+            except Exception as exc:
                 log.exception("sync pass failed")
                 self._last_error = f"internal error ({exc.__class__.__name__}); see the log"
                 wait = self._settings.poll_interval_s
@@ -810,8 +827,7 @@ class SyncWorker:
         self._stopped_on_failure = False
         self._tally = {"sent": 0, "dead": 0, "retry": 0, "hold": 0}
         self._publish("sending")
-        claim = _claim_any(self._outbox) if try_all else self._outbox.claim_next
-        _Courier(self._outbox, client, claim).run(self._on_delivery)
+        _Courier(self._outbox, client, due_only=not try_all).run(self._on_delivery)
         self._remember_pass()
         if self._stopped_on_failure:
             # Published only now: the record claimed ahead is back in the queue and the pass is on record.

@@ -252,7 +252,7 @@ class FaultProxy:
     # -- sockets -------------------------------------------------------------------------------------------
 
     def _listen(self) -> None:
-        server = ThreadingHTTPServer((self._host, self._port), _ProxyHandler)
+        server = _QuietServer((self._host, self._port), _ProxyHandler)
         server.daemon_threads = True
         server.proxy = self  # type: ignore[attr-defined]
         self._port = server.server_address[1]
@@ -291,6 +291,15 @@ def _reset(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RDWR)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Connections reset by either side are this proxy's daily bread: no traceback for them."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s ended: %r", client_address, sys.exc_info()[1])
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):

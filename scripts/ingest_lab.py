@@ -17,7 +17,6 @@ The sample records are synthetic (an obviously fake NIK and name), never real pe
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import secrets
 from collections.abc import Iterator
@@ -53,7 +52,9 @@ class IngestLab:
         directory.mkdir(parents=True, exist_ok=True)
         keys = ServerKeys.generate()
         keys.save(directory / "server.key")
-        identity = KioskIdentity.load_or_create(directory / "kiosk-keys")
+        identity = KioskIdentity.load_or_create(directory / "kiosk-data" / "keys")
+        # Older callers (tests/kiosk/test_outbox_cli.py) look for the key at <lab>/kiosk-keys.
+        (directory / "kiosk-keys").symlink_to(Path("kiosk-data") / "keys", target_is_directory=True)
         token = secrets.token_urlsafe(24)
         store = IngestStore(directory / "server.sqlite3")
         try:
@@ -67,8 +68,28 @@ class IngestLab:
         return self.directory / "server.sqlite3"
 
     @property
+    def data_dir(self) -> Path:
+        """The kiosk's data directory (outbox and ``keys/``, laid out as ``kiosk`` commands expect)."""
+        return self.directory / "kiosk-data"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
     def outbox_path(self) -> Path:
-        return self.directory / "kiosk-data" / "outbox.sqlite3"
+        return self.data_dir / "outbox.sqlite3"
+
+    def write_config(self, server_url: str, path: Path | None = None) -> Path:
+        """A kiosk config file for this lab's kiosk and ``server_url`` (for ``kiosk`` commands)."""
+        path = path or self.directory / "kiosk.toml"
+        path.write_text(
+            f'[kiosk]\nid = "{self.kiosk_id}"\ndata_dir = "{self.data_dir}"\n\n'
+            f'[server]\nurl = "{server_url}"\ntoken = "{self.token}"\npublic_key = "{self.keys.box_public}"\n'
+            f'ack_verify_key = "{self.keys.sign_public}"\ntimeout_s = 5.0\n',
+            encoding="utf-8",
+        )
+        return path
 
     def make_server(self, **kwargs: Any) -> IngestServer:
         """A bound, not yet serving server on a free loopback port (:func:`ingest_server.make_server`)."""
@@ -147,8 +168,3 @@ def sample_record(
         consent=Consent(given=True, text_version="2024-1", at=now),
         software_version=__version__,
     )
-
-
-def scripts_dir() -> str:
-    """This directory, for ``sys.path`` in child processes."""
-    return os.path.dirname(os.path.abspath(__file__))

@@ -644,11 +644,15 @@ class IngestHandler(BaseHTTPRequestHandler):
         if kiosk is None:
             return None, Answer.error(HTTPStatus.UNAUTHORIZED, "unknown kiosk token")
         if self.headers.get("X-Kiosk-Id") != kiosk.kiosk_id:
-            return None, Answer.error(HTTPStatus.FORBIDDEN, "this token belongs to another kiosk")
+            return None, Answer.error(
+                HTTPStatus.FORBIDDEN, "this token belongs to another kiosk than X-Kiosk-Id"
+            )
         return kiosk, None
 
     def _read_body(self, limit: int) -> bytes | None:
         """The request body, or None after answering 411/413/400 (or when the client went away)."""
+        # Until the body is read, the connection cannot carry another request: an early answer closes it.
+        asked_to_close, self.close_connection = self.close_connection, True
         if self.headers.get("Transfer-Encoding"):
             self._reply(Answer.error(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length"))
             return None
@@ -667,6 +671,7 @@ class IngestHandler(BaseHTTPRequestHandler):
         if len(body) != length:
             log.debug("client went away after %d of %d bytes", len(body), length)
             return None
+        self.close_connection = asked_to_close
         return body
 
     def _reply(self, answer: Answer) -> None:
@@ -886,6 +891,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
     parser = argparse.ArgumentParser(prog="ingest_server.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log only problems (not each record)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     keygen = commands.add_parser("keygen", help="generate the server key file")
@@ -934,7 +940,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     return args.func(args)

@@ -122,15 +122,6 @@ def simulator_config(config: Config) -> Config:
     return msgspec.structs.replace(config, server=server)
 
 
-def _token(config: Config) -> str:
-    if config.server.token_file:
-        try:
-            return Path(config.server.token_file).expanduser().read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"server.token_file: cannot be read ({exc.strerror})") from None
-    return config.server.token
-
-
 def build_kiosk(
     config: Config, events: EventQueue | None = None, *, devices: Devices | None = None, clock=None
 ) -> Kiosk:
@@ -145,6 +136,7 @@ def build_kiosk(
     import time
 
     from kiosk.journey import Journey
+    from kiosk.maintenance import take_snapshot
     from kiosk.outbox import OUTBOX_FILENAME, Outbox
     from kiosk.power_policy import PowerPolicy, ShutdownSequence, journey_activity
     from kiosk.regions import districts_of
@@ -164,15 +156,21 @@ def build_kiosk(
             log.warning("%s", warning.message)
     outbox = Outbox(data / OUTBOX_FILENAME)
     identity = KioskIdentity.load_or_create(data / "keys")
-    client = IngestClient(
-        config.server.url,
-        _token(config),
-        config.kiosk.id,
-        timeout=config.server.timeout_s,
-        verify_tls=config.server.verify_tls,
-        ca_bundle=config.server.ca_bundle or None,
-    )
-    sync = SyncWorker(outbox, client, settings=config.sync, events=events)
+    client = IngestClient.from_config(config)
+    started_at = time.monotonic()
+
+    def health_snapshot() -> dict:
+        # Called on the sync worker's thread: reads health and counts only, no personal data.
+        return take_snapshot(
+            devices=devices,
+            outbox=outbox,
+            sync=sync,
+            power=devices.power,
+            data_dir=data,
+            started_at=started_at,
+        ).as_dict()
+
+    sync = SyncWorker(outbox, client, settings=config.sync, events=events, heartbeat=health_snapshot)
     registration = Registration(
         outbox=outbox,
         identity=identity,
