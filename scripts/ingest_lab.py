@@ -53,8 +53,6 @@ class IngestLab:
         keys = ServerKeys.generate()
         keys.save(directory / "server.key")
         identity = KioskIdentity.load_or_create(directory / "kiosk-data" / "keys")
-        # Older callers (tests/kiosk/test_outbox_cli.py) look for the key at <lab>/kiosk-keys.
-        (directory / "kiosk-keys").symlink_to(Path("kiosk-data") / "keys", target_is_directory=True)
         token = secrets.token_urlsafe(24)
         store = IngestStore(directory / "server.sqlite3")
         try:

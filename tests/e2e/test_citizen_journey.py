@@ -10,39 +10,32 @@ decrypted copy is compared with what was entered, photographed and signed.
 from __future__ import annotations
 
 import secrets
-import sys
-from pathlib import Path
 
 import msgspec
 import pygame
 import pytest
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from ingest_lab import IngestLab  # noqa: E402
-
-from hal.camera.simulated import SimulatedCamera  # noqa: E402
-from hal.events import EventQueue  # noqa: E402
-from hal.printer import SimulatedPrinter  # noqa: E402
-from hal.settings import CameraSettings, SignaturePadSettings  # noqa: E402
-from hal.signature_pad.emulator import PadEmulator  # noqa: E402
-from hal.signature_pad.simulated_pad import SimulatedSignaturePad  # noqa: E402
-from kiosk.commands.run import build_kiosk  # noqa: E402
-from kiosk.config import Config, KioskSettings, ServerSettings, SyncSettings  # noqa: E402
-from kiosk.devices import Devices  # noqa: E402
-from kiosk.journey import Step  # noqa: E402
-from kiosk.photo_quality import assess_photo  # noqa: E402
-from kiosk.reference import reference_for  # noqa: E402
-from kiosk.sealing import KioskIdentity  # noqa: E402
-from kiosk.services import load_services  # noqa: E402
-from kiosk.validation import normalize  # noqa: E402
-from ui.app import App, open_display  # noqa: E402
-from ui.autopilot import Autopilot, today  # noqa: E402
-from ui.citizens import citizen_values  # noqa: E402
-from ui.kiosk_app import make_view  # noqa: E402
-from ui.pilot import FakeClock, Pilot  # noqa: E402
+from hal.camera.simulated import SimulatedCamera
+from hal.events import EventQueue
+from hal.printer import SimulatedPrinter
+from hal.settings import CameraSettings, SignaturePadSettings
+from hal.signature_pad.emulator import PadEmulator
+from hal.signature_pad.simulated_pad import SimulatedSignaturePad
+from kiosk.commands.run import build_kiosk
+from kiosk.config import Config, KioskSettings, ServerSettings, SyncSettings
+from kiosk.devices import Devices
+from kiosk.journey import Step
+from kiosk.photo_quality import assess_photo
+from kiosk.reference import reference_for
+from kiosk.sealing import KioskIdentity
+from kiosk.services import load_services
+from kiosk.validation import normalize
+from ui.app import App, open_display
+from ui.autopilot import Autopilot, today
+from ui.citizens import citizen_values
+from ui.kiosk_app import make_view
+from ui.pilot import FakeClock, Pilot
 
 KIOSK_ID = "E2E-KIOSK-01"
 

@@ -8,25 +8,19 @@ record lost, none twice at the server, dead only for a permanent rejection (400)
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fault_proxy import Fault, FaultProxy
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from fault_proxy import Fault, FaultProxy  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
-
-from hal.events import EventQueue  # noqa: E402
-from kiosk.config import SyncSettings  # noqa: E402
-from kiosk.events import CredentialsRejected  # noqa: E402
-from kiosk.sync import SyncStatus, SyncWorker  # noqa: E402
+from hal.events import EventQueue
+from kiosk.config import SyncSettings
+from kiosk.events import CredentialsRejected
+from kiosk.sync import SyncStatus, SyncWorker
 
 RECORDS = 4
 SETTINGS = SyncSettings(

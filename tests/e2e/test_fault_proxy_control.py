@@ -5,18 +5,11 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import sys
 import urllib.parse
-from pathlib import Path
 
 import pytest
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from fault_proxy import Fault, FaultProxy, control_server, fault_from_json  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
+from fault_proxy import Fault, FaultProxy, control_server, fault_from_json
+from ingest_lab import IngestLab
 
 
 @pytest.fixture

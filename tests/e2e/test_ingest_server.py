@@ -13,15 +13,12 @@ import threading
 import urllib.parse
 from pathlib import Path
 
+import ingest_server
 import pytest
+from ingest_lab import IngestLab
+from ingest_server import IngestStore, ServerKeys, parse_idempotency_key
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-import ingest_server  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
-from ingest_server import IngestStore, ServerKeys, parse_idempotency_key  # noqa: E402
 
 
 @pytest.fixture

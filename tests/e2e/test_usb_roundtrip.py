@@ -7,19 +7,13 @@ nothing.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import ingest_server
 import pytest
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-import ingest_server  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
-
-from kiosk.cli import main as kiosk_main  # noqa: E402
+from kiosk.cli import main as kiosk_main
 
 RECORDS = 6
 

@@ -5,21 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import sys
 from pathlib import Path
 
 import pytest
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from ingest_lab import IngestLab  # noqa: E402
-
-from kiosk.cli import main  # noqa: E402
-from kiosk.outbox import Outbox  # noqa: E402
-from kiosk.sealing import KioskIdentity  # noqa: E402
-from kiosk.usb_export import read_bundle, write_ack  # noqa: E402
+from kiosk.cli import main
+from kiosk.outbox import Outbox
+from kiosk.sealing import KioskIdentity
+from kiosk.usb_export import read_bundle, write_ack
 
 
 class Kiosk:
@@ -29,7 +23,7 @@ class Kiosk:
         self.lab = IngestLab.create(tmp_path / "lab")
         self.data = tmp_path / "data"
         (self.data / "keys").mkdir(parents=True, mode=0o700)
-        shutil.copy2(self.lab.directory / "kiosk-keys" / "kiosk.key", self.data / "keys" / "kiosk.key")
+        shutil.copy2(self.lab.key_dir / "kiosk.key", self.data / "keys" / "kiosk.key")
         self.config = tmp_path / "config.toml"
         self.write_config(url)
 

@@ -5,22 +5,16 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import random
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+from fault_proxy import Fault, FaultProxy
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from fault_proxy import Fault, FaultProxy  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
-
-from kiosk.config import parse_config  # noqa: E402
-from kiosk.outbox import Outbox  # noqa: E402
-from kiosk.sync import (  # noqa: E402
+from kiosk.config import parse_config
+from kiosk.outbox import Outbox
+from kiosk.sync import (
     MAX_RETRY_AFTER_S,
     IngestClient,
     full_jitter_backoff,

@@ -5,26 +5,20 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fault_proxy import Fault, FaultProxy
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from fault_proxy import Fault, FaultProxy  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
-
-from hal.events import EventQueue  # noqa: E402
-from kiosk.config import SyncSettings  # noqa: E402
-from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged  # noqa: E402
-from kiosk.outbox import META_LAST_SYNC  # noqa: E402
-from kiosk.sync import IngestClient, SyncStatus, SyncWorker, full_jitter_backoff, sync_once  # noqa: E402
+from hal.events import EventQueue
+from kiosk.config import SyncSettings
+from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged
+from kiosk.outbox import META_LAST_SYNC
+from kiosk.sync import IngestClient, SyncStatus, SyncWorker, full_jitter_backoff, sync_once
 
 SETTINGS = SyncSettings(
     backoff_initial_s=2.0,

@@ -13,21 +13,14 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from crash_workload import OP_FIELD, CrashLoop, KioskSetup
+from ingest_lab import IngestLab
+from queue_checker import check_total_queue
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from crash_workload import OP_FIELD, CrashLoop, KioskSetup  # noqa: E402
-from ingest_lab import IngestLab  # noqa: E402
-from queue_checker import check_total_queue  # noqa: E402
-
-from kiosk.sync import sync_once  # noqa: E402
+from kiosk.sync import sync_once
 
 ITERATIONS = int(os.environ.get("KIOSK_CRASH_ITERATIONS", "200"))
 MIN_SECONDS = float(os.environ.get("KIOSK_CRASH_SECONDS", "0"))

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from queue_checker import check_total_queue  # noqa: E402
+from queue_checker import check_total_queue
 
 
 def test_everything_acknowledged_delivered_once_is_valid():

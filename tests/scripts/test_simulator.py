@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
+from ingest_server import IngestStore
+from simulator import KIOSK_ID, prepare, write_config
 
-from ingest_server import IngestStore  # noqa: E402
-from simulator import KIOSK_ID, prepare, write_config  # noqa: E402
-
-from kiosk.config import load_config  # noqa: E402
-from kiosk.sealing import KioskIdentity  # noqa: E402
+from kiosk.config import load_config
+from kiosk.sealing import KioskIdentity
 
 
 def test_prepare_is_idempotent_and_enrols_the_kiosk_with_its_own_key(tmp_path: Path) -> None:

@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pygame
+from ingest_lab import IngestLab
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from ingest_lab import IngestLab  # noqa: E402
-
-from hal.camera.simulated import SimulatedCamera  # noqa: E402
-from hal.events import EventQueue  # noqa: E402
-from hal.power import SimulatedUps  # noqa: E402
-from hal.printer import SimulatedPrinter  # noqa: E402
-from hal.settings import CameraSettings, PowerSettings, SignaturePadSettings  # noqa: E402
-from kiosk.config import MaintenanceSettings  # noqa: E402
-from kiosk.journey import Journey  # noqa: E402
-from kiosk.maintenance import (  # noqa: E402
+from hal.camera.simulated import SimulatedCamera
+from hal.events import EventQueue
+from hal.power import SimulatedUps
+from hal.printer import SimulatedPrinter
+from hal.settings import CameraSettings, PowerSettings, SignaturePadSettings
+from kiosk.config import MaintenanceSettings
+from kiosk.journey import Journey
+from kiosk.maintenance import (
     AuditEntry,
     MaintenanceSession,
     MaintenanceStore,
@@ -38,16 +32,16 @@ from kiosk.maintenance import (  # noqa: E402
     SystemCommands,
     TechnicianPin,
 )
-from kiosk.outbox import Outbox  # noqa: E402
-from kiosk.regions import districts_of  # noqa: E402
-from kiosk.services import load_services  # noqa: E402
-from ui.app import App, open_display  # noqa: E402
-from ui.journey_view import JourneyView  # noqa: E402
-from ui.maintenance import KioskScenes, MaintenanceMode, RecentLogs  # noqa: E402
-from ui.maintenance.switch import HOLD_S  # noqa: E402
-from ui.pilot import FakeClock, Pilot  # noqa: E402
-from ui.status import KioskStatus  # noqa: E402
-from ui.text import TextRenderer, find_fonts  # noqa: E402
+from kiosk.outbox import Outbox
+from kiosk.regions import districts_of
+from kiosk.services import load_services
+from ui.app import App, open_display
+from ui.journey_view import JourneyView
+from ui.maintenance import KioskScenes, MaintenanceMode, RecentLogs
+from ui.maintenance.switch import HOLD_S
+from ui.pilot import FakeClock, Pilot
+from ui.status import KioskStatus
+from ui.text import TextRenderer, find_fonts
 
 PIN = "739105"
 WRONG_PIN = "111222"
