@@ -71,7 +71,9 @@ def write_config(base: Path, server_url: str, keys: ServerKeys, token: str) -> P
 def main(argv: list[str] | None = None) -> int:
     """Start the server, then the kiosk; stop the server when the kiosk ends."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=ROOT / "var" / "simulator", help="where to keep its files")
+    parser.add_argument(
+        "--dir", type=Path, default=ROOT / "var" / "simulator", help="where to keep its files"
+    )
     args, kiosk_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base = args.dir.resolve()
