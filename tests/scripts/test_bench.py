@@ -25,20 +25,24 @@ def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path
 
     by_name = {figure.name: figure for figure in figures}
     assert set(by_name) == {
-        "restart-to-ready, 300 queued",
-        "restart-to-ready, 20 queued with photos",
+        "restart-to-ready, 300 queued, warm",
+        "restart-to-ready, 300 queued, cold",
+        "restart-to-ready, 20 queued with photos, warm",
+        "restart-to-ready, 20 queued with photos, cold",
         "status query, 300 queued",
         "enqueue 200 KB record, 300 queued",
     }
     for figure in figures:
         assert figure.value is not None and figure.value > 0
-        assert figure.reference.startswith("empty outbox ")
+        assert figure.reference.startswith(("empty outbox ", "reading the "))
     assert by_name["status query, 300 queued"].met is not None
-    assert by_name["restart-to-ready, 300 queued"].met is not None
+    assert by_name["restart-to-ready, 300 queued, warm"].met is not None
+    assert by_name["restart-to-ready, 300 queued, cold"].met is not None
     assert "300 pending" in by_name["status query, 300 queued"].note
-    restart = by_name["restart-to-ready, 300 queued"].note
-    assert "profile of one open: Outbox." in restart and "PRAGMA integrity_check alone: " in restart
-    assert "20 records of 27" in by_name["restart-to-ready, 20 queued with photos"].note
+    restart = by_name["restart-to-ready, 300 queued, warm"].note
+    assert "profile of one open: Outbox." in restart and "PRAGMA integrity_check alone " in restart
+    assert "20 records of 27" in by_name["restart-to-ready, 20 queued with photos, warm"].note
+    assert "evicting the file from the OS page cache" in by_name["restart-to-ready, 300 queued, cold"].note
 
 
 def test_a_missing_part_is_reported_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
