@@ -179,6 +179,7 @@ class Outbox:
         *,
         clock: Callable[[], float] = time.time,
         max_size_bytes: int | None = None,
+        check_on_open: bool = True,
     ) -> None:
         """Open (or create) the outbox at ``path``.
 
@@ -187,6 +188,10 @@ class Outbox:
             clock: seconds since the epoch; tests inject a fake one.
             max_size_bytes: optional cap on the database size, so the outbox never fills the data partition;
                 beyond it :meth:`enqueue` raises :class:`OutboxFull`.
+            check_on_open: run ``PRAGMA integrity_check`` before anything else. It reads every page, which
+                on a cold page cache takes seconds on a large queue (docs/performance.md), so the kiosk passes
+                False and runs :meth:`check_in_background` once it serves. A check that failed there leaves a
+                marker file, and the next open checks (and moves a damaged file aside) whatever this says.
 
         Raises:
             OutboxError: the file is damaged (it was moved aside), written by newer software, or the storage
@@ -205,7 +210,7 @@ class Outbox:
             raise _os_storage_error(exc, self.path.parent) from None
         try:
             self._db = self._connect()
-            if existed:
+            if existed and (check_on_open or self._check_marker.exists()):
                 problem = self.integrity_check()
                 if problem != "ok":
                     raise sqlite3.DatabaseError(problem)
@@ -219,6 +224,7 @@ class Outbox:
             if isinstance(exc, OutboxError):
                 raise
             raise _storage_error(exc, "opening the outbox", self.path) from None
+        self._check_marker.unlink(missing_ok=True)
         if recovered:
             log.warning(
                 "%d record(s) were being sent when the kiosk stopped; they are pending again", recovered
@@ -622,6 +628,41 @@ class Outbox:
         with self._storage("checking the outbox") as db:
             rows = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
         return "ok" if rows == ["ok"] else "; ".join(rows)
+
+    @property
+    def _check_marker(self) -> Path:
+        return self.path.with_name(self.path.name + ".check-failed")
+
+    def check_in_background(self) -> str:
+        """Run ``PRAGMA integrity_check`` on a connection of its own, without holding the outbox's lock.
+
+        Meant for a worker thread once the kiosk serves: saves and sends go on meanwhile (WAL lets one writer
+        and readers work at once; the check reads a consistent snapshot). When it finds damage, a marker file
+        makes the next open check again and move the file aside; until then the outbox keeps working as well
+        as SQLite can, and a failing write is reported to the citizen and the technician as a storage error.
+
+        Returns:
+            ``"ok"``, or what the check found wrong (also logged as an error).
+        """
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+            try:
+                rows = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+            finally:
+                conn.close()
+            problem = "ok" if rows == ["ok"] else "; ".join(rows)
+        except sqlite3.Error as exc:
+            if not _is_corruption(exc):
+                log.warning("the outbox's integrity check could not run (%s); it runs on the next start", exc)
+                return f"the check could not run: {exc}"
+            problem = str(exc)
+        if problem != "ok":
+            with contextlib.suppress(OSError):
+                self._check_marker.write_text(problem[:2000] + "\n", encoding="utf-8")
+            log.error(
+                "the outbox failed its integrity check (%s): it is checked again on the next start", problem
+            )
+        return problem
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate it (before a planned shutdown)."""

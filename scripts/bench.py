@@ -291,7 +291,7 @@ def _open_profile(path: Path) -> list[dict[str, Any]]:
 
     profiler = cProfile.Profile()
     profiler.enable()
-    outbox = Outbox(path)
+    outbox = Outbox(path, check_on_open=False)  # as kiosk run opens it
     profiler.disable()
     outbox.close()
     stats = pstats.Stats(profiler)
@@ -357,14 +357,15 @@ def _read_file(path: Path) -> None:
 def _restart_figures(path: Path, empty_path: Path, label: str, note: str, quick: bool) -> list[Figure]:
     """Restart-to-ready of the outbox at ``path``, page cache warm and cold, each profiled.
 
-    The boot opens the outbox (integrity check, migrations, recovery) before the journey can save anything.
-    After a power cut nothing of the file is in memory: the cold figure is the one a kiosk meets.
-    References: the same open of an empty outbox, a bare connect, and reading the whole file once.
+    The boot opens the outbox as ``kiosk run`` does (migrations, recovery) before the journey can save
+    anything; the integrity check then runs on a connection of its own once the kiosk serves, and is reported
+    as a figure of its own. After a power cut nothing of the file is in memory: the cold figure is the one
+    a kiosk meets. References: the same open of an empty outbox, a bare connect, and reading the file once.
     """
     from kiosk.outbox import Outbox
 
     def reopen(target: Path) -> Callable[[], None]:
-        return lambda: Outbox(target).close()
+        return lambda: Outbox(target, check_on_open=False).close()
 
     def bare_open() -> None:
         conn = sqlite3.connect(path)
@@ -406,12 +407,8 @@ def _restart_figures(path: Path, empty_path: Path, label: str, note: str, quick:
         cold_note += "; profile of one cold open: " + ", ".join(
             f"{p['function']} {p['ms']:g} ms" for p in cold_phases[:3]
         )
-    if cold >= RESTART_TARGET_S:
-        cold_note += (
-            f"; MISSED because every open runs the integrity check, which reads every page of the "
-            f"{db_mb:,.0f} MB file in B-tree order ({cold_check / read:.0f} x the time of one sequential "
-            "read of it), and the file grows with the queue"
-        )
+    if cold >= RESTART_TARGET_S and cold_phases:
+        cold_note += "; MISSED: see the profile"
     return [
         Figure(
             "queue",
@@ -433,6 +430,18 @@ def _restart_figures(path: Path, empty_path: Path, label: str, note: str, quick:
             f"< {RESTART_TARGET_S:g} s",
             cold < RESTART_TARGET_S,
             cold_note,
+        ),
+        Figure(
+            "queue",
+            f"integrity check once serving, {label}, cold",
+            ms(cold_check),
+            "ms",
+            f"reading the {db_mb:,.0f} MB file once, cold: {_fmt(ms(read))} ms",
+            "",
+            None,
+            "PRAGMA integrity_check on its own connection (Outbox.check_in_background), after the first "
+            "frame: saves and sends go on meanwhile; it reads every page in B-tree order "
+            f"({cold_check / read:.0f} x one sequential read of the file)",
         ),
     ]
 

@@ -73,7 +73,7 @@ def run_kiosk(
         quit_on_close=not config.ui.fullscreen,
     )
     scene.attach(app)
-    kiosk.sync.start()
+    kiosk.start_workers()
     try:
         if autopilot:
             return walk_everything(app, view, kiosk, clock, screenshots, sizes or (size,), languages)

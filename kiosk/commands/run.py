@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,11 @@ class Kiosk:
     journey: Any
     power_policy: Any
     closers: list[Any] = field(default_factory=list)
+
+    def start_workers(self) -> None:
+        """Start what runs beside the UI once it serves: the sync worker and the outbox's integrity check."""
+        self.sync.start()
+        threading.Thread(target=self.outbox.check_in_background, name="outbox-check", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers and close the devices and the outbox; one failure does not stop the rest."""
@@ -154,7 +160,9 @@ def build_kiosk(
             devices = open_devices(config, events)
         for warning in fallbacks:
             log.warning("%s", warning.message)
-    outbox = Outbox(data / OUTBOX_FILENAME)
+    # The integrity check runs once the kiosk serves (start_workers): before the first frame it would cost
+    # seconds on a cold, full queue after a power cut, exactly when citizens are waiting.
+    outbox = Outbox(data / OUTBOX_FILENAME, check_on_open=False)
     identity = KioskIdentity.load_or_create(data / "keys")
     client = IngestClient.from_config(config)
     started_at = time.monotonic()

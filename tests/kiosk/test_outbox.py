@@ -488,3 +488,38 @@ def test_one_record_in_the_wrong_state_does_not_undo_the_others(outbox: Outbox) 
 
     assert outbox.get(first.record_id).state == "sent"
     assert outbox.get(second.record_id).state == "pending"
+
+
+# -- the integrity check deferred until the kiosk serves (a cold check of a big queue takes seconds) ------
+
+
+def test_a_background_check_finds_damage_and_the_next_open_moves_the_file_aside(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path)
+    for _ in range(20):
+        box.enqueue(sealed(3000))
+    box.checkpoint()
+    box.close()
+    data = bytearray(path.read_bytes())
+    last_but_one = (len(data) // 4096 - 2) * 4096  # a blob page: nothing the open itself reads
+    data[last_but_one : last_but_one + 200] = b"\xa5" * 200
+    path.write_bytes(bytes(data))
+
+    box = Outbox(path, check_on_open=False)  # opens at once and serves
+    assert box.counts()["pending"] == 20
+    assert box.check_in_background() != "ok"
+    box.close()
+
+    with pytest.raises(OutboxDamaged, match="moved aside"):
+        Outbox(path, check_on_open=False)  # the failed check is remembered: this open checks
+    assert list(tmp_path.glob("outbox.sqlite3.damaged-*"))
+    with Outbox(path, check_on_open=False) as fresh:
+        assert fresh.counts()["pending"] == 0
+    assert not list(tmp_path.glob("*.check-failed"))
+
+
+def test_a_background_check_of_a_sound_outbox_is_ok_and_leaves_no_marker(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "outbox.sqlite3", check_on_open=False) as box:
+        box.enqueue(sealed())
+        assert box.check_in_background() == "ok"
+    assert not list(tmp_path.glob("*.check-failed"))

@@ -14,12 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from torture import EPISODES, Journal
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from torture import EPISODES, Journal  # noqa: E402
 
 
 @pytest.mark.timeout(240)

@@ -8,16 +8,10 @@ reader needs: the value, the reference from the same run, the target and the ver
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+import bench
 import pytest
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-import bench  # noqa: E402
 
 
 def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path) -> None:
@@ -29,6 +23,8 @@ def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path
         "restart-to-ready, 300 queued, cold",
         "restart-to-ready, 20 queued with photos, warm",
         "restart-to-ready, 20 queued with photos, cold",
+        "integrity check once serving, 300 queued, cold",
+        "integrity check once serving, 20 queued with photos, cold",
         "status query, 300 queued",
         "enqueue 200 KB record, 300 queued",
     }
@@ -43,6 +39,7 @@ def test_queue_figures_measure_a_deep_outbox_against_an_empty_one(tmp_path: Path
     assert "profile of one open: Outbox." in restart and "PRAGMA integrity_check alone " in restart
     assert "20 records of 27" in by_name["restart-to-ready, 20 queued with photos, warm"].note
     assert "evicting the file from the OS page cache" in by_name["restart-to-ready, 300 queued, cold"].note
+    assert by_name["integrity check once serving, 300 queued, cold"].met is None  # reported, no target
 
 
 def test_a_missing_part_is_reported_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
