@@ -356,12 +356,13 @@ class MaintenanceSession:
         identity: KioskIdentity,
         directory: Path,
         *,
+        kiosk_id: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> Path:
         """Write the undelivered records (still sealed) to a bundle on the USB stick at ``directory``.
 
         Nothing leaves the outbox (see :mod:`kiosk.usb_export`); the audit line names the bundle file and the
-        number of records.
+        number of records. ``kiosk_id`` names the kiosk in the bundle even when no record is left to carry.
         """
         from kiosk.usb_export import export_bundle
 
@@ -374,7 +375,7 @@ class MaintenanceSession:
                 progress(done, of)
 
         with self.action(AuditAction.EXPORT) as act:
-            path = export_bundle(outbox, identity, Path(directory), progress=counted)
+            path = export_bundle(outbox, identity, Path(directory), kiosk_id=kiosk_id, progress=counted)
             act.detail = f"{total} record(s) to {path.name}"
         return path
 

@@ -393,3 +393,16 @@ def test_no_personal_data_reaches_the_audit_log_even_from_error_messages(kiosk: 
     kiosk.store.checkpoint()
     raw = b"".join(p.read_bytes() for p in kiosk.data_dir.iterdir() if p.is_file())
     assert NIK.encode() not in raw and PIN.encode() not in raw
+
+
+def test_an_export_of_an_empty_queue_still_names_the_kiosk(kiosk: Kiosk, tmp_path: Path) -> None:
+    from kiosk.usb_export import read_bundle
+
+    identity = KioskIdentity.load_or_create(tmp_path / "keys")
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    kiosk.session.enter(PIN)
+    with Outbox(tmp_path / "outbox.sqlite3") as outbox:
+        bundle = kiosk.session.export_to_usb(outbox, identity, stick, kiosk_id="BMT-MODAYAG-01")
+    assert read_bundle(bundle, identity.verify_key_b64).kiosk_id == "BMT-MODAYAG-01"
+    assert kiosk.audit()[-1] == ("export", "ok", f"0 record(s) to {bundle.name}")

@@ -129,7 +129,9 @@ class OutboxPage(Page):
             return
         self.scene.start_job(
             self.scene.job("export"),
-            lambda progress: session.export_to_usb(outbox, identity, stick, progress=progress),
+            lambda progress: session.export_to_usb(
+                outbox, identity, stick, kiosk_id=mode.kiosk_id, progress=progress
+            ),
         )
 
     def retry(self, record_id: str | None) -> None:
