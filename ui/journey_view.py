@@ -87,6 +87,7 @@ class JourneyView:
         self.registration = registration
         self.kiosk_id = kiosk_id
         self.high_contrast = high_contrast
+        self._configured_contrast = high_contrast
         self.photo_quality = photo_quality
         self.translator = Translator(journey.language)
         self.kit: Kit = Kit(Theme.create(800, 480, high_contrast=high_contrast), text, self.translator)
@@ -220,6 +221,8 @@ class JourneyView:
             except Exception:  # leaving a screen must never keep the citizen stuck on it
                 log.exception("leaving the %s screen failed", self._screen_step)
         self.translator.set_language(self.journey.language)
+        if step is Step.WELCOME and self.high_contrast != self._configured_contrast:
+            self.set_high_contrast(self._configured_contrast)  # a citizen's choice ends with their session
         self._screen = SCREENS[step](self)
         self._screen_step = step
         self._tree_key = None

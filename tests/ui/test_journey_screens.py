@@ -297,6 +297,25 @@ def test_need_more_time_keeps_the_answers(on_screen):
     assert screen.journey.step is Step.WELCOME and not screen.journey.fields
 
 
+def test_a_citizen_can_switch_on_high_contrast_and_the_next_citizen_starts_calm(on_screen):
+    screen = on_screen()
+    pilot = screen.pilot
+    pilot.tap("welcome.start")
+    assert "Kontras tinggi: mati / High contrast: off" in pilot.texts()
+    calm_background = pilot.screenshot().get_at((2, 200))
+
+    pilot.tap("language.contrast")
+
+    assert screen.view.high_contrast and screen.view.kit.theme.high_contrast
+    assert "Kontras tinggi: nyala / High contrast: on" in pilot.texts()
+    assert pilot.screenshot().get_at((2, 200)) != calm_background
+    pilot.tap("language.id")
+    assert screen.view.high_contrast  # it lasts through the session
+    pilot.advance(61)
+    pilot.tap("idle.end")
+    assert screen.journey.step is Step.WELCOME and not screen.view.high_contrast
+
+
 def test_the_language_can_be_switched_on_any_step(on_screen):
     screen = on_screen()
     start_to(screen, Step.CHECKLIST)
@@ -312,10 +331,18 @@ def test_every_screen_fits_the_display_at_every_supported_size(on_screen, size):
     bounds = pygame.Rect(0, 0, *size)
 
     def check():
+        touchable = []
         for widget in pilot.widgets():
             assert bounds.contains(widget.rect), f"{widget} outside {size} on {screen.journey.step}"
             if widget.interactive and widget.enabled:
                 assert min(widget.rect.size) >= screen.view.kit.metrics.px(40), widget
+                touchable.append(widget)
+        for i, one in enumerate(touchable):
+            for other in touchable[i + 1 :]:
+                if one.rect.contains(other.rect) or other.rect.contains(one.rect):
+                    continue  # a background target ("touch anywhere") under the buttons on it
+                overlap = one.rect.clip(other.rect)
+                assert not overlap.width * overlap.height, f"{one} overlaps {other} on {screen.journey.step}"
 
     check()
     pilot.tap("welcome.start")

@@ -10,6 +10,8 @@ from ui.screens.base import Nav, Screen
 from ui.widgets import Button, Label, Widget
 
 LANGUAGE_TITLE = N_("Choose your language")
+HIGH_CONTRAST_ON = N_("High contrast: on")
+HIGH_CONTRAST_OFF = N_("High contrast: off")
 SERVICE_TITLE = N_("What do you want to register for?")
 SERVICE_HINT = N_("Touch one service.")
 
@@ -28,8 +30,10 @@ class LanguageScreen(Screen):
     def build(self, area: pygame.Rect) -> list[Widget]:
         kit, m = self.kit, self.kit.metrics
         width = min(area.width, m.px(560))
-        height = m.px(84)
-        total = len(LANGUAGES) * height + (len(LANGUAGES) - 1) * m.px(20)
+        gap, contrast_height = m.px(20), m.px(56)
+        # The language buttons and the contrast switch below them share the area, centred together.
+        height = min(m.px(84), (area.height - contrast_height - len(LANGUAGES) * gap) // len(LANGUAGES))
+        total = len(LANGUAGES) * (height + gap) + contrast_height
         y = area.centery - total // 2
         widgets: list[Widget] = []
         for code in LANGUAGES:
@@ -47,7 +51,22 @@ class LanguageScreen(Screen):
                     selected=False,
                 )
             )
-            y += height + m.px(20)
+            y += height + gap
+        # Before a language is chosen, so it speaks both; it lasts until this citizen's session ends.
+        label = HIGH_CONTRAST_ON if self.view.high_contrast else HIGH_CONTRAST_OFF
+        rect = pygame.Rect(0, y, width, contrast_height)
+        rect.centerx = area.centerx
+        widgets.append(
+            Button(
+                "language.contrast",
+                rect,
+                kit,
+                f"{self.tr.gettext_in('id', label)} / {self.tr.gettext_in('en', label)}",
+                lambda: self.view.set_high_contrast(not self.view.high_contrast),
+                style="quiet",
+                align="center",
+            )
+        )
         return widgets
 
 
