@@ -190,8 +190,7 @@ def export_bundle(
             for done, item in enumerate(items, start=1):
                 blob = outbox.read_blob(item.record_id)
                 if blob is None:
-                    # Delivered and purged while we were exporting: nothing left to carry.
-                    pass
+                    log.info("record %s was delivered while exporting: nothing left to carry", item.record_id)
                 elif hashlib.sha256(blob).hexdigest() != item.sha256:
                     log.error("record %s: stored blob does not match its hash; not exported", item.record_id)
                 else:

@@ -18,6 +18,7 @@ never touch the disk, since they are a citizen's photo.
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 import time
@@ -79,7 +80,7 @@ def blank_picture_problem(rgb: numpy.ndarray) -> str | None:
     return None
 
 
-class Camera(Device):
+class Camera(Device, abc.ABC):
     """A camera: a live preview kept by a worker thread, JPEG stills on demand, and a self-test.
 
     Subclasses (the backends) implement four small hardware steps; everything about threads,
@@ -245,20 +246,20 @@ class Camera(Device):
         return self.health()
 
     # -- what backends implement ----------------------------------------------------------------
+    @abc.abstractmethod
     def _open(self) -> None:
         """Acquire and start the hardware; raise a :class:`~hal.errors.DeviceError` if it is not there."""
-        raise NotImplementedError
 
     def _release(self) -> None:
         """Let go of the hardware after a failure or on close; must not raise."""
 
+    @abc.abstractmethod
     def _read_preview(self, timeout: float) -> numpy.ndarray | None:
         """Return the next preview picture (``H x W x 3`` RGB uint8), or None if there is none yet."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _capture_still(self, timeout: float) -> bytes:
         """Return a full-resolution still as JPEG bytes."""
-        raise NotImplementedError
 
     def _interrupt(self) -> None:
         """Wake a preview read that is blocked (stop or close asked for); optional."""

@@ -30,3 +30,10 @@ class DisabledCamera(Camera):
 
     def _open(self) -> None:
         raise DeviceNotFound(REASON)
+
+    # Never reached (the camera never opens), but a camera must say what it would do.
+    def _read_preview(self, timeout: float) -> None:
+        raise DeviceNotFound(REASON)
+
+    def _capture_still(self, timeout: float) -> bytes:
+        raise DeviceNotFound(REASON)

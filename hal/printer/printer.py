@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import abc
+
 from hal.device import Device
 from hal.errors import DeviceDisconnected, DeviceError
 from hal.events import EventQueue
@@ -16,7 +18,7 @@ class PaperOut(DeviceError, OSError):
     """The printer has no paper."""
 
 
-class ReceiptPrinter(Device):
+class ReceiptPrinter(Device, abc.ABC):
     """A printer of receipts on thermal paper.
 
     Subclasses implement :meth:`print_receipt` and :meth:`self_test`; both report a failure as a
@@ -38,6 +40,7 @@ class ReceiptPrinter(Device):
         """Characters per line at normal size."""
         return columns_for(self.paper_width_dots)
 
+    @abc.abstractmethod
     def print_receipt(self, receipt: Receipt) -> None:
         """Print ``receipt`` and cut the paper.
 
@@ -46,4 +49,3 @@ class ReceiptPrinter(Device):
             PrinterOffline: The printer is off, open or in error.
             DeviceError: Any other failure, with a plain reason.
         """
-        raise NotImplementedError
