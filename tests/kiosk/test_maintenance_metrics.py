@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from hal.power import SimulatedUps
 from hal.settings import PowerSettings
 from kiosk.maintenance import MaintenanceStore, MetricPoint, Metrics, queue_and_battery
-from kiosk.maintenance.metrics import RETENTION_S
+from kiosk.maintenance.metrics import BATTERY_PERCENT, RETENTION_S
+from kiosk.maintenance.recorder import MetricsRecorder
 from kiosk.outbox import Outbox
 
 HOUR = 3600.0
@@ -127,3 +129,24 @@ def test_queue_depth_per_state_and_battery_from_the_real_sources(
         "queue.dead": 0.0,
     }
     assert queue_and_battery(None, None)() == {}
+
+
+def test_the_metrics_recorder_samples_at_once_and_stops_promptly(tmp_path: Path) -> None:
+    store = MaintenanceStore(tmp_path / "maintenance.sqlite3")
+    metrics = Metrics(store, interval_s=3600.0, clock=lambda: 1_700_000_000.0)
+    sampled = threading.Event()
+
+    def read() -> dict[str, float | None]:
+        sampled.set()
+        return {"queue.pending": 3.0, BATTERY_PERCENT: 87.0}
+
+    recorder = MetricsRecorder(metrics, read)
+    recorder.start()
+    try:
+        assert sampled.wait(5)
+    finally:
+        recorder.stop(timeout=5)
+    assert not recorder._thread.is_alive()  # the hour-long wait was cut short
+    chart = metrics.last_24h()
+    assert [p.value for p in chart[BATTERY_PERCENT]] == [87.0]
+    store.close()

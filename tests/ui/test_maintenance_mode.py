@@ -8,7 +8,6 @@ chart's scale.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,15 +19,13 @@ from hal.settings import CameraSettings
 from kiosk.commands.run import build_kiosk
 from kiosk.config import parse_config
 from kiosk.devices import Devices
-from kiosk.maintenance import MaintenanceStore, MetricPoint, Metrics, TechnicianPin
-from kiosk.maintenance.metrics import BATTERY_PERCENT
+from kiosk.maintenance import MetricPoint, TechnicianPin
 from ui.app import App, open_display
 from ui.i18n import Translator
 from ui.kiosk_app import make_view
 from ui.maintenance import KioskScenes, RecentLogs, open_maintenance
 from ui.maintenance.chart import count_scale, nice_ceiling
 from ui.maintenance.i18n import MaintenanceTranslator
-from ui.maintenance.metrics_recorder import MetricsRecorder
 from ui.maintenance.pages.history import summed
 from ui.maintenance.switch import HOLD_S
 from ui.maintenance.usb_sticks import mounted_sticks
@@ -130,27 +127,6 @@ def _hold(pilot: Pilot, pos: tuple[int, int], seconds: float) -> None:
 
 
 # -- metrics -----------------------------------------------------------------------------------------------
-def test_the_metrics_recorder_samples_at_once_and_stops_promptly(tmp_path: Path) -> None:
-    store = MaintenanceStore(tmp_path / "maintenance.sqlite3")
-    metrics = Metrics(store, interval_s=3600.0, clock=lambda: 1_700_000_000.0)
-    sampled = threading.Event()
-
-    def read() -> dict[str, float | None]:
-        sampled.set()
-        return {"queue.pending": 3.0, BATTERY_PERCENT: 87.0}
-
-    recorder = MetricsRecorder(metrics, read)
-    recorder.start()
-    try:
-        assert sampled.wait(5)
-    finally:
-        recorder.stop(timeout=5)
-    assert not recorder._thread.is_alive()  # the hour-long wait was cut short
-    chart = metrics.last_24h()
-    assert [p.value for p in chart[BATTERY_PERCENT]] == [87.0]
-    store.close()
-
-
 def test_waiting_records_are_pending_plus_sending_at_each_sample() -> None:
     series = {
         "queue.pending": [MetricPoint(10.0, 3.0), MetricPoint(20.0, 1.0)],

@@ -19,9 +19,9 @@ from typing import Any
 from hal.device import Device
 from hal.events import EventQueue
 from kiosk.maintenance import MaintenanceSession, MaintenanceStore, Metrics, SystemCommands, queue_and_battery
+from kiosk.maintenance.recorder import MetricsRecorder
 from ui.i18n import DEFAULT_LANGUAGE
 from ui.maintenance.log_lines import RecentLogs
-from ui.maintenance.metrics_recorder import MetricsRecorder
 from ui.maintenance.scene import MaintenanceScene
 from ui.maintenance.usb_sticks import mounted_sticks
 from ui.text import TextRenderer
