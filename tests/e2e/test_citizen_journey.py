@@ -9,6 +9,7 @@ decrypted copy is compared with what was entered, photographed and signed.
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 import msgspec
@@ -83,7 +84,8 @@ def kiosk_on_screen(tmp_path):
             pygame.event.clear()
 
 
-def test_an_ektp_pre_registration_reaches_the_registry_intact(kiosk_on_screen):
+def test_an_ektp_pre_registration_reaches_the_registry_intact(kiosk_on_screen, caplog):
+    caplog.set_level(logging.DEBUG)  # every log line of the whole journey, to check for personal data
     kiosk, view, pilot, server, tmp_path = kiosk_on_screen
     journey = kiosk.journey
     service = load_services().get("ektp")
@@ -144,3 +146,9 @@ def test_an_ektp_pre_registration_reaches_the_registry_intact(kiosk_on_screen):
     assert signature.png[:8] == b"\x89PNG\r\n\x1a\n"
     pilot.wait_until(lambda: kiosk.outbox.counts().get("sent") == 1, 10, "the outbox to mark it sent")
     assert msgspec.json.decode(msgspec.json.encode(record.fields))  # plain JSON-able fields, nothing else
+    # Nothing the citizen typed reached the logs (the journal on a kiosk).
+    logged = caplog.text
+    assert logged  # the journey did log (saves, sends, devices)
+    for field in ("nik", "kk_number", "full_name", "birth_place", "address", "phone"):
+        if entered.get(field):
+            assert entered[field] not in logged, f"{field} in the log"
