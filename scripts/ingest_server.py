@@ -46,6 +46,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import sqlite3
 import ssl
 import sys
@@ -77,6 +78,9 @@ DEFAULT_MAX_BODY = 8 * 1024 * 1024
 MAX_HEARTBEAT_BODY = 64 * 1024
 #: Seconds a connection may sit idle or stall mid-request before the server drops it.
 CONNECTION_TIMEOUT_S = 30.0
+#: After an early answer (411, 413), how long and how much of the unread body is drained before closing.
+LINGER_S = 2.0
+LINGER_MAX_BYTES = DEFAULT_MAX_BODY
 
 _KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -564,11 +568,34 @@ class IngestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: IngestServer
 
+    #: Set when an answer went out before the request body was read (411, 413, 400).
+    _body_unread = False
+
     def setup(self) -> None:
         super().setup()
         # TLS handshakes happen here, on the connection's own thread, so a slow client never holds up accept.
         if isinstance(self.request, ssl.SSLSocket):
             self.request.do_handshake()
+
+    def finish(self) -> None:
+        super().finish()
+        if self._body_unread:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Lingering close after an early answer: read (and drop) what the client is still sending.
+
+        Closing a socket with unread data makes the kernel reset the connection, and the reset can reach the
+        client before it has read the answer, which it then never sees ("broken pipe" instead of 411).
+        """
+        sock = self.connection
+        with contextlib.suppress(OSError):
+            if not isinstance(sock, ssl.SSLSocket):
+                sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(LINGER_S)
+            drained = 0
+            while drained < LINGER_MAX_BYTES and (chunk := sock.recv(65536)):
+                drained += len(chunk)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -655,17 +682,21 @@ class IngestHandler(BaseHTTPRequestHandler):
         asked_to_close, self.close_connection = self.close_connection, True
         if self.headers.get("Transfer-Encoding"):
             self._reply(Answer.error(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length"))
+            self._body_unread = True
             return None
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             self._reply(Answer.error(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length"))
+            self._body_unread = True
             return None
         if length < 0:
             self._reply(Answer.error(HTTPStatus.BAD_REQUEST, "negative Content-Length"))
+            self._body_unread = True
             return None
         if length > limit:
             self._reply(Answer.error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over {limit} bytes"))
+            self._body_unread = True
             return None
         body = self.rfile.read(length)
         if len(body) != length:
