@@ -35,3 +35,28 @@ def mock_pins():
     finally:
         factory.reset()
         Device.pin_factory = previous
+
+
+# -- delivery: the reference ingest server (scripts/ingest_server.py) and the fault proxy in front of it ---
+@pytest.fixture
+def lab(tmp_path):
+    """Server keys, an enrolled kiosk with its key, and the databases, in ``tmp_path/lab``."""
+    from ingest_lab import IngestLab
+
+    return IngestLab.create(tmp_path / "lab")
+
+
+@pytest.fixture
+def server(lab):
+    """The reference ingest server on a free loopback port, for one test."""
+    with lab.server() as server:
+        yield server
+
+
+@pytest.fixture
+def proxy(server):
+    """A fault proxy in front of ``server`` (modes switched by the test)."""
+    from fault_proxy import FaultProxy
+
+    with FaultProxy(server.url) as proxy:
+        yield proxy

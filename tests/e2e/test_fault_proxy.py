@@ -11,11 +11,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from fault_proxy import Fault, FaultProxy
-from ingest_lab import IngestLab
+from fault_proxy import Fault
 
 from hal.events import EventQueue
 from kiosk.config import SyncSettings
@@ -38,23 +36,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> IngestLab:
-    return IngestLab.create(tmp_path / "lab")
-
-
-@pytest.fixture
-def server(lab):
-    with lab.server() as server:
-        yield server
-
-
-@pytest.fixture
-def proxy(server):
-    with FaultProxy(server.url) as proxy:
-        yield proxy
 
 
 @pytest.fixture

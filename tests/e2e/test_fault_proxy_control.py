@@ -9,13 +9,6 @@ import urllib.parse
 
 import pytest
 from fault_proxy import Fault, FaultProxy, control_server, fault_from_json
-from ingest_lab import IngestLab
-
-
-@pytest.fixture
-def server(tmp_path):
-    with IngestLab.create(tmp_path / "lab").server() as server:
-        yield server
 
 
 def get(url: str, path: str) -> tuple[int, dict]:

@@ -22,11 +22,6 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> IngestLab:
-    return IngestLab.create(tmp_path / "lab")
-
-
-@pytest.fixture
 def server(lab):
     with lab.server(max_body=50_000) as server:
         yield server

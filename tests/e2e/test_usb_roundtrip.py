@@ -19,11 +19,6 @@ RECORDS = 6
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> IngestLab:
-    return IngestLab.create(tmp_path / "lab")
-
-
-@pytest.fixture
 def usb(tmp_path: Path) -> Path:
     stick = tmp_path / "usb"
     stick.mkdir()

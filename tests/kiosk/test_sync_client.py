@@ -6,7 +6,6 @@ import dataclasses
 import email.utils
 import random
 import threading
-from pathlib import Path
 
 import pytest
 from fault_proxy import Fault, FaultProxy
@@ -20,23 +19,6 @@ from kiosk.sync import (
     full_jitter_backoff,
     parse_retry_after,
 )
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> IngestLab:
-    return IngestLab.create(tmp_path / "lab")
-
-
-@pytest.fixture
-def server(lab: IngestLab):
-    with lab.server() as server:
-        yield server
-
-
-@pytest.fixture
-def proxy(server):
-    with FaultProxy(server.url) as proxy:
-        yield proxy
 
 
 @pytest.fixture

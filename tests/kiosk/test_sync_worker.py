@@ -8,10 +8,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from fault_proxy import Fault, FaultProxy
+from fault_proxy import Fault
 from ingest_lab import IngestLab
 
 from hal.events import EventQueue
@@ -40,23 +39,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> IngestLab:
-    return IngestLab.create(tmp_path / "lab")
-
-
-@pytest.fixture
-def server(lab: IngestLab):
-    with lab.server() as server:
-        yield server
-
-
-@pytest.fixture
-def proxy(server):
-    with FaultProxy(server.url) as proxy:
-        yield proxy
 
 
 @pytest.fixture
