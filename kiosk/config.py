@@ -56,7 +56,7 @@ class KioskSettings(Settings):
 class ServerSettings(Settings):
     """``[server]``: the registry ingest server."""
 
-    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+")] = "http://127.0.0.1:8443"
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+")] = "https://127.0.0.1:8443"
     #: Bearer token of this kiosk; prefer ``token_file`` (mode 0600) on a real kiosk.
     token: str = ""
     token_file: str = ""
@@ -69,9 +69,16 @@ class ServerSettings(Settings):
     ca_bundle: str = ""
     timeout_s: Seconds = 15.0
 
+    #: A lab or test bench: plain ``http://`` and ``verify_tls = false`` are allowed (never on a real kiosk).
+    lab: bool = False
+
     def __post_init__(self) -> None:
         if self.token and self.token_file:
             raise ValueError("give token or token_file, not both")
+        if not self.lab and self.url.startswith("http://"):
+            raise ValueError("url must be https:// (plain http:// only with lab = true)")
+        if not self.lab and not self.verify_tls:
+            raise ValueError("verify_tls = false is only allowed with lab = true")
 
 
 class SyncSettings(Settings):

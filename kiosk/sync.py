@@ -22,10 +22,13 @@ a power cut between the server's commit and ``mark_sent`` just means the record 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import collections
 import contextlib
 import datetime
 import email.utils
+import enum
 import hashlib
 import http.client
 import json
@@ -44,18 +47,31 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
+import nacl.signing
+
 from hal.events import EventQueue
 from kiosk import __version__
 from kiosk.config import Config, ConfigError, SyncSettings
 from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged
 from kiosk.outbox import META_LAST_SYNC, Outbox, OutboxError, OutboxItem
+from kiosk.protocol import ReceiptError, parse_problem, verify_receipt
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["sent", "retry", "dead", "hold"]
 
-#: Statuses that mean the record itself is refused for good (it goes dead, with the reason).
+class Outcome(enum.StrEnum):
+    """What became of one delivery attempt (a str, so it also compares to and logs as its name)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    DEAD = "dead"
+    HOLD = "hold"
+
+
+#: Statuses at which the service's own problem document (permanent, naming the record) dead-letters it.
 PERMANENT_REJECTIONS = frozenset({400, 413, 422})
+#: A 4xx that is not the service's word (a proxy's, a captive portal's) waits at least this long.
+FOREIGN_REJECTION_BACKOFF_S = 900.0
 #: Statuses that mean the kiosk's credentials are wrong (the whole queue is held).
 CREDENTIAL_REJECTIONS = frozenset({401, 403})
 #: Longest Retry-After honoured; a larger (or absurd) value is cut to this.
@@ -84,6 +100,7 @@ class Delivery:
         receipt: the server's receipt (JSON text) when sent.
         retry_after: seconds the server asked to wait (Retry-After), if it did.
         reason: plain words for the log, the outbox's last error and the maintenance screen.
+        alert: the technician must look (an unverifiable receipt, a middlebox answering for the service).
     """
 
     outcome: Outcome
@@ -91,6 +108,7 @@ class Delivery:
     receipt: str | None = None
     retry_after: float | None = None
     reason: str = ""
+    alert: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,6 +251,8 @@ class IngestClient:
         verify_tls: check the server's certificate and host name (never switch off in production).
         ca_bundle: PEM file of the CA that signed the server's certificate; None = the system's store.
         clock: seconds since the epoch, to turn a Retry-After date into seconds.
+        ack_verify_key: the office service's pinned Ed25519 acknowledgement key (base64); only a receipt it
+            signed makes a record sent. Empty = no answer can be verified, so nothing is ever marked sent.
     """
 
     def __init__(
@@ -245,6 +265,7 @@ class IngestClient:
         verify_tls: bool = True,
         ca_bundle: str | Path | None = None,
         clock: Callable[[], float] = time.time,
+        ack_verify_key: str = "",
     ) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -269,6 +290,12 @@ class IngestClient:
         self._conn: http.client.HTTPConnection | None = None
         self._deadline = _Deadline()
         self._user_agent = f"dukcapil-kiosk/{__version__}"
+        self._verify_key: nacl.signing.VerifyKey | None = None
+        if ack_verify_key:
+            try:
+                self._verify_key = nacl.signing.VerifyKey(base64.b64decode(ack_verify_key, validate=True))
+            except (binascii.Error, ValueError, TypeError):
+                raise ValueError("ack_verify_key is not a base64 Ed25519 verify key") from None
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Callable[[], float] = time.time) -> IngestClient:
@@ -294,6 +321,7 @@ class IngestClient:
                 verify_tls=server.verify_tls,
                 ca_bundle=server.ca_bundle or None,
                 clock=clock,
+                ack_verify_key=server.ack_verify_key,
             )
         except (ValueError, OSError) as exc:
             raise ConfigError(f"server: {exc}") from None
@@ -318,8 +346,8 @@ class IngestClient:
         try:
             status, answer_headers, body = self._exchange("POST", "/v1/records", blob, headers, budget)
         except (OSError, http.client.HTTPException) as exc:
-            return Delivery("retry", None, reason=self._describe(exc))
-        return self._classify(item.record_id, status, answer_headers, body)
+            return Delivery(Outcome.RETRY, None, reason=self._describe(exc))
+        return self._classify(item, status, answer_headers, body)
 
     def probe(self) -> ProbeResult:
         """``GET /v1/health`` with this kiosk's credentials; the result in plain words."""
@@ -446,31 +474,62 @@ class IngestClient:
                 raise
 
     def _classify(
-        self, record_id: str, status: int, headers: http.client.HTTPMessage, body: bytes
+        self, item: OutboxItem, status: int, headers: http.client.HTTPMessage, body: bytes
     ) -> Delivery:
         if status in (HTTPStatus.OK, HTTPStatus.CREATED):
-            receipt = _json_object(body)
-            if receipt.get("record_id") != record_id:
-                # The record may well be stored, but without a receipt it must not leave the kiosk; a retry
-                # gets the receipt through the server's de-duplication.
-                return Delivery(
-                    "retry", status, reason=f"the server answered {status} without a valid receipt"
-                )
-            return Delivery("sent", status, receipt=body.decode("utf-8"))
-        explanation = _json_object(body).get("error")
-        said = f": {explanation}" if isinstance(explanation, str) and explanation else ""
-        if status in PERMANENT_REJECTIONS:
-            return Delivery("dead", status, reason=f"the server rejected the record ({status}{said})")
+            return self._receipt(item, status, body)
+        problem = parse_problem(headers.get("Content-Type"), body, status=status)
+        said = f": {problem.detail}" if problem is not None and problem.detail else ""
         if status in CREDENTIAL_REJECTIONS:
             return Delivery(
-                "hold", status, reason=f"the server rejected this kiosk's credentials ({status}{said})"
+                Outcome.HOLD, status, reason=f"the server rejected this kiosk's credentials ({status}{said})"
             )
+        if problem is not None and problem.permanent and problem.record_id == item.record_id:
+            if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                reason = f"the record is too large for the server ({status}{said})"
+            else:
+                reason = f"the server rejected the record ({status}{said})"
+            return Delivery(Outcome.DEAD, status, reason=reason)
         retry_after = parse_retry_after(headers.get("Retry-After"), self._clock())
         if status in (408, 409, 425, 429) or status >= 500:
-            reason = f"the server is busy or failing ({status}{said})"
-        else:
-            reason = f"unexpected answer {status} from the server{said}; check [server] url"
-        return Delivery("retry", status, retry_after=retry_after, reason=reason)
+            return Delivery(
+                Outcome.RETRY,
+                status,
+                retry_after=retry_after,
+                reason=f"the server is busy or failing ({status}{said})",
+            )
+        # Not the service's own word (a proxy, a captive portal, a wrong URL): never dead, but a long wait and
+        # a technician's look.
+        return Delivery(
+            Outcome.RETRY,
+            status,
+            retry_after=max(retry_after or 0.0, FOREIGN_REJECTION_BACKOFF_S),
+            reason=f"answer {status} did not come from the ingest service{said}; check [server] url, network",
+            alert=True,
+        )
+
+    def _receipt(self, item: OutboxItem, status: int, body: bytes) -> Delivery:
+        """A 200/201 is a delivery only with the service's signed receipt for exactly this record."""
+        if self._verify_key is None:
+            return Delivery(
+                Outcome.RETRY,
+                status,
+                reason="the server's receipt cannot be checked: set [server] ack_verify_key",
+                alert=True,
+            )
+        try:
+            receipt = verify_receipt(
+                body, self._verify_key, record_id=item.record_id, kiosk_id=self.kiosk_id, sha256=item.sha256
+            )
+        except ReceiptError as exc:
+            # The record may well be stored, but without a signed receipt it must not leave the kiosk.
+            return Delivery(
+                Outcome.RETRY,
+                status,
+                reason=f"the server answered {status} without a valid signed receipt ({exc})",
+                alert=True,
+            )
+        return Delivery(Outcome.SENT, status, receipt=receipt.to_json())
 
     def _describe(self, exc: BaseException) -> str:
         """A connection problem in plain words."""
@@ -539,19 +598,19 @@ def full_jitter_backoff(failures: int, initial: float, cap: float, rng: random.R
 
 def _record_outcome(outbox: Outbox, item: OutboxItem, delivery: Delivery, next_attempt: float) -> None:
     """Store what became of one attempt (the row is in ``sending``)."""
-    if delivery.outcome == "sent":
+    if delivery.outcome is Outcome.SENT:
         outbox.mark_sent(item.record_id, delivery.receipt or "")
-    elif delivery.outcome == "dead":
+    elif delivery.outcome is Outcome.DEAD:
         log.error("record %s rejected for good: %s", item.record_id, delivery.reason)
         outbox.mark_dead(item.record_id, delivery.reason)
-    elif delivery.outcome == "hold":
+    elif delivery.outcome is Outcome.HOLD:
         outbox.release(item.record_id)
     else:
         outbox.mark_retry(item.record_id, delivery.reason, next_attempt)
 
 
 #: The outcome for a stored blob that no longer matches its hash: sending it would only earn a 400.
-DAMAGED = Delivery("dead", None, reason="the stored record is damaged (its checksum does not match)")
+DAMAGED = Delivery(Outcome.DEAD, None, reason="the stored record is damaged (its checksum does not match)")
 
 
 class _Courier:
@@ -592,12 +651,12 @@ class _Courier:
                         refill = disk.submit(self._take)
                     item, intact = ready.popleft()
                     delivery = self._post(item) if intact else DAMAGED
-                    if delivery.outcome == "sent":
+                    if delivery.outcome is Outcome.SENT:
                         receipts.append((item.record_id, delivery.receipt or ""))
                         if len(receipts) >= BATCH:
                             writes.append(disk.submit(self._outbox.mark_sent_many, receipts))
                             receipts = []
-                    elif delivery.outcome == "dead":
+                    elif delivery.outcome is Outcome.DEAD:
                         writes.append(disk.submit(_record_outcome, self._outbox, item, delivery, 0.0))
                     while writes and writes[0].done():
                         writes.popleft().result()  # a storage error surfaces here, not at the end
@@ -617,7 +676,9 @@ class _Courier:
             return self._client.post_record(item)
         except Exception as exc:  # a bug must not strand the record in `sending`: it is tried again later
             log.exception("delivering record %s failed unexpectedly", item.record_id)
-            return Delivery("retry", None, reason=f"internal error while sending ({exc.__class__.__name__})")
+            return Delivery(
+                Outcome.RETRY, None, reason=f"internal error while sending ({exc.__class__.__name__})"
+            )
 
     def _take(self) -> list[tuple[OutboxItem, bool]]:
         """The next records, each with whether its blob still matches its hash (checked off the wire)."""
@@ -654,7 +715,7 @@ def sync_once(
     failure: list[Delivery] = []
 
     def on_delivery(item: OutboxItem, delivery: Delivery) -> bool:
-        if delivery.outcome in ("retry", "hold"):
+        if delivery.outcome in (Outcome.RETRY, Outcome.HOLD):
             _record_outcome(outbox, item, delivery, clock() + (delivery.retry_after or 0.0))
             failure.append(delivery)
             return False
@@ -667,7 +728,7 @@ def sync_once(
     _Courier(outbox, client, due_only=False).run(on_delivery)
     if failure:
         (delivery,) = failure
-        held = delivery.outcome == "hold"
+        held = delivery.outcome is Outcome.HOLD
         return SyncReport(done["sent"], 0 if held else 1, done["dead"], held, delivery.reason)
     return SyncReport(done["sent"], 0, done["dead"], False, None)
 
@@ -841,15 +902,15 @@ class SyncWorker:
         """What to do after one attempt (the courier already stored sent/dead); False stops the pass."""
         now = self._clock()
         self._tally[delivery.outcome] += 1
-        if delivery.outcome == "sent":
+        if delivery.outcome is Outcome.SENT:
             with self._lock:
                 self._failures, self._held = 0, False
             self._last_sent_at, self._last_error = now, None
-        elif delivery.outcome == "dead":
+        elif delivery.outcome is Outcome.DEAD:
             self._post(
                 RecordRejected(record_id=item.record_id, status=delivery.status, reason=delivery.reason)
             )
-        elif self._stopping.is_set() and delivery.outcome == "retry":
+        elif self._stopping.is_set() and delivery.outcome is Outcome.RETRY:
             # Cut short by stop(): not the server's fault, no attempt counted.
             self._outbox.release(item.record_id)
             return False
@@ -883,7 +944,7 @@ class SyncWorker:
         """A retry or hold: store it and make the whole queue wait."""
         self._stopped_on_failure = True
         self._last_error = delivery.reason
-        if delivery.outcome == "hold":
+        if delivery.outcome is Outcome.HOLD:
             _record_outcome(self._outbox, item, delivery, now)
             with self._lock:
                 newly_held, self._held = not self._held, True

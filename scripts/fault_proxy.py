@@ -42,6 +42,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from kiosk.protocol import PROBLEM_CONTENT_TYPE, Problem, parse_idempotency_key
+
 log = logging.getLogger("fault_proxy")
 
 FaultKind = Literal["pass", "refuse", "timeout", "reset", "drop_response", "status", "slow"]
@@ -71,6 +73,9 @@ class Fault:
     chunk: int = 0
     #: ``slow``: trickle the request body too, not only the response.
     upload: bool = False
+    #: ``status``: answer as the ingest service itself would reject the record (a permanent problem document
+    #: naming it), instead of a middlebox's plain page.
+    problem: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -106,6 +111,11 @@ class Fault:
         return cls("status", status=status, retry_after=None if retry_after is None else str(retry_after))
 
     @classmethod
+    def rejection(cls, status: int) -> Fault:
+        """Reject the record as the service would: a permanent problem document naming it."""
+        return cls("status", status=status, problem=True)
+
+    @classmethod
     def slow(cls, delay: float = 0.05, chunk: int = 64, *, upload: bool = False) -> Fault:
         """Forward, trickling the response ``chunk`` bytes every ``delay`` seconds (the request too if
         ``upload``)."""
@@ -114,7 +124,9 @@ class Fault:
     @property
     def label(self) -> str:
         """Short name used in the statistics, e.g. ``status:503``."""
-        return f"status:{self.status}" if self.kind == "status" else self.kind
+        if self.kind == "status":
+            return f"{'problem' if self.problem else 'status'}:{self.status}"
+        return self.kind
 
 
 class FaultProxy:
@@ -408,9 +420,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         return response.status, response.reason, response.getheaders(), data
 
     def _answer(self, fault: Fault) -> None:
-        data = json.dumps({"error": f"fault proxy answered {fault.status}"}).encode()
+        if fault.problem:
+            record_id = parse_idempotency_key(self.headers.get("Idempotency-Key"))
+            detail = f"fault proxy rejected the record with {fault.status}"
+            problem = Problem(fault.status, "injected", "Record rejected", detail, record_id, permanent=True)
+            data, content_type = problem.to_json(), PROBLEM_CONTENT_TYPE
+        else:
+            # A middlebox's page, as a proxy or captive portal sends it: never the service's problem document.
+            page = f"<html><body><h1>{fault.status}</h1>fault proxy answered {fault.status}</body></html>"
+            data = page.encode()
+            content_type = "text/html; charset=utf-8"
         self.send_response(fault.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if fault.retry_after is not None:
             self.send_header("Retry-After", fault.retry_after)

@@ -52,7 +52,6 @@ import ssl
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -60,6 +59,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
+
+from kiosk.protocol import PROBLEM_CONTENT_TYPE, Problem, parse_idempotency_key, sign_receipt
 from kiosk.records import Record
 from kiosk.sealing import (
     BoxUnreadable,
@@ -213,14 +215,16 @@ CREATE TABLE IF NOT EXISTS kiosks (
     enrolled_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS records (
-    record_id TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
     kiosk_id TEXT NOT NULL REFERENCES kiosks(kiosk_id),
     sha256 TEXT NOT NULL,
     blob BLOB NOT NULL,
     received_at TEXT NOT NULL,
     receipt_id TEXT NOT NULL,
     receipt TEXT NOT NULL,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    -- Keyed by (kiosk, record): another kiosk posting the same id first cannot block the genuine record.
+    PRIMARY KEY (kiosk_id, record_id)
 );
 CREATE TABLE IF NOT EXISTS heartbeats (
     id INTEGER PRIMARY KEY,
@@ -308,37 +312,45 @@ class IngestStore:
 
     # records
 
-    def find(self, record_id: str) -> StoredRecord | None:
-        """The stored record with this id (without content), if any."""
-        rows = self._query(
-            "SELECT record_id, kiosk_id, sha256, receipt, source FROM records WHERE record_id = ?",
-            (record_id,),
+    def find(self, record_id: str, kiosk_id: str | None = None) -> StoredRecord | None:
+        """The stored record with this id (of this kiosk, when given; without content), if any."""
+        sql = "SELECT record_id, kiosk_id, sha256, receipt, source FROM records WHERE record_id = ?"
+        rows = (
+            self._query(sql + " AND kiosk_id = ?", (record_id, kiosk_id))
+            if kiosk_id
+            else self._query(sql + " ORDER BY rowid", (record_id,))
         )
         return StoredRecord(*rows[0]) if rows else None
 
     def accept(
-        self, record_id: str, kiosk_id: str, sha256: str, blob: bytes, source: str
+        self,
+        record_id: str,
+        kiosk_id: str,
+        sha256: str,
+        blob: bytes,
+        source: str,
+        signing_key: nacl.signing.SigningKey,
     ) -> tuple[str, bool]:
-        """Store a record unless it is already there; returns ``(receipt JSON, created)``.
+        """Store a record unless this kiosk already sent it; returns ``(signed receipt JSON, created)``.
 
         Raises:
-            KeyConflict: the id is stored with another hash or for another kiosk.
+            KeyConflict: this kiosk stored the id with another hash.
         """
         with self._transaction() as db:
             row = db.execute(
-                "SELECT kiosk_id, sha256, receipt FROM records WHERE record_id = ?", (record_id,)
+                "SELECT sha256, receipt FROM records WHERE kiosk_id = ? AND record_id = ?",
+                (kiosk_id, record_id),
             )
             existing = row.fetchone()
             if existing:
-                if (existing[0], existing[1]) != (kiosk_id, sha256):
+                if existing[0] != sha256:
                     raise KeyConflict(record_id)
-                return existing[2], False
+                return existing[1], False
             received_at = utc_now(self._clock)
-            receipt_id = str(uuid.uuid4())
-            receipt = json.dumps(
-                {"record_id": record_id, "received_at": received_at, "receipt_id": receipt_id},
-                separators=(",", ":"),
+            signed = sign_receipt(
+                signing_key, record_id=record_id, kiosk_id=kiosk_id, sha256=sha256, received_at=received_at
             )
+            receipt_id, receipt = signed.receipt_id, signed.to_json()
             db.execute(
                 "INSERT INTO records (record_id, kiosk_id, sha256, blob, received_at, receipt_id, receipt, "
                 "source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -410,16 +422,34 @@ def _token_digest(token: str) -> str:
 # ------------------------------------------------------------------------------------------------- ingest
 
 
+_PROBLEM_KINDS = {
+    400: ("malformed", "Malformed request"),
+    401: ("unauthorized", "Unknown kiosk"),
+    403: ("forbidden", "Kiosk not allowed"),
+    404: ("not-found", "No such resource"),
+    411: ("length-required", "Content-Length required"),
+    413: ("too-large", "Record too large"),
+    422: ("key-reused", "Record rejected"),
+}
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The server's answer to one record: HTTP status and JSON body."""
+    """The server's answer to one record: HTTP status, body and its content type."""
 
     status: int
     body: str
+    content_type: str = "application/json"
+    detail: str = ""
 
     @classmethod
-    def error(cls, status: int, message: str) -> Answer:
-        return cls(status, json.dumps({"error": message}))
+    def error(
+        cls, status: int, message: str, *, record_id: str | None = None, permanent: bool = False
+    ) -> Answer:
+        """A rejection as the service's problem document (RFC 9457, :class:`kiosk.protocol.Problem`)."""
+        kind, title = _PROBLEM_KINDS.get(status, ("error", "Request refused"))
+        problem = Problem(status, kind, title, message, record_id=record_id, permanent=permanent)
+        return cls(status, problem.to_json().decode(), PROBLEM_CONTENT_TYPE, message)
 
     @property
     def accepted(self) -> bool:
@@ -427,48 +457,45 @@ class Answer:
         return self.status in (HTTPStatus.OK, HTTPStatus.CREATED)
 
 
-def parse_idempotency_key(value: str | None) -> str | None:
-    """The record uuid in an ``Idempotency-Key: "<uuid>"`` header (a structured-field string), else None."""
-    if not value or len(value) != 38 or value[0] != '"' or value[-1] != '"':
-        return None
-    inner = value[1:-1]
-    try:
-        return inner if str(uuid.UUID(inner)) == inner else None
-    except ValueError:
-        return None
-
-
 def ingest_record(
     store: IngestStore, keys: ServerKeys, kiosk: Kiosk, record_id: str, sha256: str, blob: bytes, source: str
 ) -> Answer:
-    """Check, open and store one sealed record for an authenticated kiosk (HTTP and USB import share this)."""
+    """Check, open and store one sealed record for an authenticated kiosk (HTTP and USB import share this).
+
+    Every rejection is a problem document naming the record and marked permanent: the record itself is at
+    fault, and the kiosk dead-letters it only on this word of the service's.
+    """
+    rejected: dict[str, Any] = {"record_id": record_id, "permanent": True}
+    signing_key = nacl.signing.SigningKey(base64.b64decode(keys.sign_secret))
     if hashlib.sha256(blob).hexdigest() != sha256:
-        return Answer.error(HTTPStatus.BAD_REQUEST, "X-Record-SHA256 does not match the body")
-    existing = store.find(record_id)
+        return Answer.error(HTTPStatus.BAD_REQUEST, "X-Record-SHA256 does not match the body", **rejected)
+    existing = store.find(record_id, kiosk.kiosk_id)
     if existing is not None:
         # The fast path for a retry after a lost response: no need to open the box again.
-        if (existing.kiosk_id, existing.sha256) == (kiosk.kiosk_id, sha256):
+        if existing.sha256 == sha256:
             return Answer(HTTPStatus.OK, existing.receipt)
         return Answer.error(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "this Idempotency-Key was used for another record"
+            HTTPStatus.UNPROCESSABLE_ENTITY, "this Idempotency-Key was used for another record", **rejected
         )
     try:
         record = open_sealed_record(blob, keys.box_secret, kiosk.verify_key)
     except BoxUnreadable as exc:
-        return Answer.error(HTTPStatus.BAD_REQUEST, f"not a record sealed to this server: {exc}")
+        return Answer.error(HTTPStatus.BAD_REQUEST, f"not a record sealed to this server: {exc}", **rejected)
     except SealError as exc:
-        return Answer.error(HTTPStatus.UNPROCESSABLE_ENTITY, f"record rejected: {exc}")
+        return Answer.error(HTTPStatus.UNPROCESSABLE_ENTITY, f"record rejected: {exc}", **rejected)
     if record.record_id != record_id:
         return Answer.error(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "the sealed record's id is not the Idempotency-Key"
+            HTTPStatus.UNPROCESSABLE_ENTITY, "the sealed record's id is not the Idempotency-Key", **rejected
         )
     if record.kiosk_id != kiosk.kiosk_id:
-        return Answer.error(HTTPStatus.UNPROCESSABLE_ENTITY, "the sealed record belongs to another kiosk")
+        return Answer.error(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "the sealed record belongs to another kiosk", **rejected
+        )
     try:
-        receipt, created = store.accept(record_id, kiosk.kiosk_id, sha256, blob, source)
+        receipt, created = store.accept(record_id, kiosk.kiosk_id, sha256, blob, source, signing_key)
     except KeyConflict:
         return Answer.error(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "this Idempotency-Key was used for another record"
+            HTTPStatus.UNPROCESSABLE_ENTITY, "this Idempotency-Key was used for another record", **rejected
         )
     return Answer(HTTPStatus.CREATED if created else HTTPStatus.OK, receipt)
 
@@ -535,7 +562,7 @@ def import_bundle(store: IngestStore, keys: ServerKeys, bundle_path: Path, ack_o
             acknowledged.append((record_id, sha256, answer.body))
             new += answer.status == HTTPStatus.CREATED
         else:
-            rejected.append((record_id, sha256, json.loads(answer.body)["error"]))
+            rejected.append((record_id, sha256, answer.detail))
     ack = write_ack(ack_out, bundle, acknowledged, keys.sign_secret, rejected=rejected)
     log.info(
         "bundle %s from %s: %d acknowledged, %d rejected",
@@ -609,7 +636,7 @@ class IngestHandler(BaseHTTPRequestHandler):
             kiosk, problem = self._authenticate()
             body["credentials"] = "accepted" if kiosk else "rejected"
             if problem:
-                body["detail"] = json.loads(problem.body)["error"]
+                body["detail"] = problem.detail
         self._reply(Answer(HTTPStatus.OK, json.dumps(body)))
 
     def do_POST(self) -> None:
@@ -630,7 +657,7 @@ class IngestHandler(BaseHTTPRequestHandler):
                 problem = Answer.error(HTTPStatus.BAD_REQUEST, 'Idempotency-Key must be "<record uuid>"')
             elif not _SHA256_HEX.match(sha256):
                 problem = Answer.error(HTTPStatus.BAD_REQUEST, "X-Record-SHA256 must be 64 hex digits")
-        body = None if problem else self._read_body(self.server.max_body)
+        body = None if problem else self._read_body(self.server.max_body, record_id)
         if problem or body is None:
             # The body was not read: the connection cannot carry another request.
             self.close_connection = True
@@ -676,7 +703,7 @@ class IngestHandler(BaseHTTPRequestHandler):
             )
         return kiosk, None
 
-    def _read_body(self, limit: int) -> bytes | None:
+    def _read_body(self, limit: int, record_id: str | None = None) -> bytes | None:
         """The request body, or None after answering 411/413/400 (or when the client went away)."""
         # Until the body is read, the connection cannot carry another request: an early answer closes it.
         asked_to_close, self.close_connection = self.close_connection, True
@@ -695,7 +722,14 @@ class IngestHandler(BaseHTTPRequestHandler):
             self._body_unread = True
             return None
         if length > limit:
-            self._reply(Answer.error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over {limit} bytes"))
+            self._reply(
+                Answer.error(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"body over {limit} bytes",
+                    record_id=record_id,
+                    permanent=record_id is not None,
+                )
+            )
             self._body_unread = True
             return None
         body = self.rfile.read(length)
@@ -708,7 +742,7 @@ class IngestHandler(BaseHTTPRequestHandler):
     def _reply(self, answer: Answer) -> None:
         data = answer.body.encode()
         self.send_response(answer.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(data)))
         if answer.status == HTTPStatus.UNAUTHORIZED:
             self.send_header("WWW-Authenticate", 'Bearer realm="dukcapil-ingest"')

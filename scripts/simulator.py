@@ -60,7 +60,7 @@ def write_config(base: Path, server_url: str, keys: ServerKeys, token: str) -> P
         "# Written by scripts/simulator.py for the desktop simulator; rewritten on every run.\n"
         f'[kiosk]\nid = "{KIOSK_ID}"\ndata_dir = "{base / "kiosk"}"\nlanguage = "id"\nregency = "71.10"\n\n'
         f'[server]\nurl = "{server_url}"\ntoken = "{token}"\npublic_key = "{keys.box_public}"\n'
-        f'ack_verify_key = "{keys.sign_public}"\nverify_tls = false\n\n'
+        f'ack_verify_key = "{keys.sign_public}"\nverify_tls = false\nlab = true\n\n'
         "[sync]\nbackoff_initial_s = 1.0\nbackoff_max_s = 30.0\nheartbeat_interval_s = 60.0\n\n"
         "[ui]\nfullscreen = false\nsize = [1280, 800]\n",
         encoding="utf-8",

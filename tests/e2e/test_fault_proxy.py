@@ -199,7 +199,7 @@ def test_429_too_many_requests(server, proxy, outbox, ids, clock, start_worker, 
 
 
 def test_400_is_the_only_dead_letter(server, proxy, outbox, ids, clock, start_worker, events):
-    proxy.set_fault(Fault.answer(400), count=1)
+    proxy.set_fault(Fault.rejection(400), count=1)
     worker = start_worker()
     assert settle(worker, events, clock, sent=RECORDS - 1, dead=1) == 0
     (dead,) = outbox.items("dead")

@@ -17,7 +17,10 @@ def get(url: str, path: str) -> tuple[int, dict]:
     try:
         conn.request("GET", path)
         response = conn.getresponse()
-        return response.status, json.loads(response.read())
+        data = response.read()
+        # A status fault answers like a middlebox (an html page), the control port in JSON.
+        is_json = "json" in (response.getheader("Content-Type") or "")
+        return response.status, json.loads(data) if is_json else data.decode()
     finally:
         conn.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
@@ -14,9 +15,12 @@ import urllib.parse
 from pathlib import Path
 
 import ingest_server
+import nacl.signing
 import pytest
 from ingest_lab import IngestLab
 from ingest_server import IngestStore, ServerKeys, parse_idempotency_key
+
+from kiosk.protocol import verify_receipt
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
@@ -56,8 +60,12 @@ def test_created_then_repeat_gives_the_original_receipt(lab, server):
     again_status, _, again = request(server, "POST", "/v1/records", sealed.blob, record_headers(lab, sealed))
     assert (status, again_status) == (201, 200)
     assert again == receipt
-    assert set(receipt) == {"record_id", "received_at", "receipt_id"}
+    assert set(receipt) == {"record_id", "kiosk_id", "sha256", "received_at", "receipt_id", "signature"}
     assert receipt["record_id"] == sealed.record_id
+    verify_key = nacl.signing.VerifyKey(base64.b64decode(lab.keys.sign_public))
+    verify_receipt(
+        receipt, verify_key, record_id=sealed.record_id, kiosk_id=lab.kiosk_id, sha256=sealed.sha256
+    )
     (received,) = server.records()
     assert received.receipt_id == receipt["receipt_id"]
     assert received.record == record
@@ -81,7 +89,7 @@ def test_bad_requests_get_the_status_the_protocol_names(lab, server, overrides, 
     headers = record_headers(lab, sealed, **overrides)
     answer, answer_headers, body = request(server, "POST", "/v1/records", sealed.blob, headers)
     assert answer == status
-    assert words in body["error"]
+    assert words in body["detail"]
     if status == 401:
         assert answer_headers["WWW-Authenticate"].startswith("Bearer")
     assert server.store.count() == 0
@@ -92,7 +100,7 @@ def test_key_of_the_record_inside_must_match_the_header(lab, server):
     headers = record_headers(lab, sealed, **{"Idempotency-Key": f'"{other.record_id}"'})
     status, _, body = request(server, "POST", "/v1/records", sealed.blob, headers)
     assert status == 422
-    assert "Idempotency-Key" in body["error"]
+    assert "Idempotency-Key" in body["detail"]
 
 
 def test_body_over_the_limit_is_413_without_reading_it(lab, server):

@@ -39,6 +39,7 @@ token = "{self.lab.token}"
 public_key = "{self.lab.keys.box_public}"
 ack_verify_key = "{self.lab.keys.sign_public if ack_verify_key is None else ack_verify_key}"
 timeout_s = 5.0
+lab = true
 """
         )
 

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email.utils
+import json
 import random
 import threading
 
+import nacl.signing
 import pytest
 from fault_proxy import Fault, FaultProxy
 from ingest_lab import IngestLab
 
-from kiosk.config import parse_config
+from kiosk.config import ConfigError, parse_config
 from kiosk.outbox import Outbox
+from kiosk.sealing import seal_record
 from kiosk.sync import (
+    FOREIGN_REJECTION_BACKOFF_S,
     MAX_RETRY_AFTER_S,
     IngestClient,
     full_jitter_backoff,
     parse_retry_after,
+    sync_once,
 )
 
 
@@ -54,9 +60,10 @@ def test_new_record_is_sent_and_a_repeat_gets_the_original_receipt(lab, server, 
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [
-        (400, "dead"),
-        (413, "dead"),
-        (422, "dead"),
+        # A proxy's 400/413/422 (no problem document of the service's) is never the record's fault.
+        (400, "retry"),
+        (413, "retry"),
+        (422, "retry"),
         (401, "hold"),
         (403, "hold"),
         (408, "retry"),
@@ -306,3 +313,75 @@ def test_close_ends_a_request_in_flight_even_with_a_long_timeout(lab, proxy, out
     assert proxy.wait_applied("timeout")
     client.close()
     assert done.wait(5)
+
+
+def test_a_proxy_style_400_dead_letters_nothing_and_alerts(lab, proxy, outbox):
+    for seq in range(3):
+        outbox.enqueue(lab.seal(lab.record(seq)))
+    proxy.set_fault(Fault.answer(400), count=3)
+
+    report = sync_once(outbox, lab.client(proxy.url))
+
+    assert report.dead == 0 and report.sent == 0
+    assert outbox.counts()["dead"] == 0 and outbox.counts()["pending"] == 3
+    delivery = lab.client(proxy.url).post_record(claimed(lab, outbox, seq=9))
+    assert delivery.outcome == "retry" and delivery.alert
+    assert delivery.retry_after is not None and delivery.retry_after >= FOREIGN_REJECTION_BACKOFF_S
+
+
+def test_the_service_rejection_is_a_problem_document_naming_the_record(lab, server, outbox):
+    big = claimed(lab, outbox, photo_size=200_000)
+    with lab.server(max_body=1000) as small:
+        delivery = lab.client(small.url).post_record(big)
+    assert delivery.outcome == "dead" and "too large" in delivery.reason
+
+
+@pytest.mark.parametrize("key", ["", "other"])
+def test_a_201_without_the_pinned_key_signature_is_not_a_delivery(lab, server, outbox, key):
+    item = claimed(lab, outbox)
+    other = base64.b64encode(bytes(nacl.signing.SigningKey.generate().verify_key)).decode()
+    client = lab.client(server.url, ack_verify_key=other if key else "")
+
+    delivery = client.post_record(item)
+
+    assert (delivery.outcome, delivery.status) == ("retry", 201)
+    assert delivery.alert and "receipt" in delivery.reason
+    assert delivery.receipt is None
+    # The genuine key verifies the same stored record's receipt on the repeat, and keeps it signed.
+    sent = lab.client(server.url).post_record(item)
+    assert (sent.outcome, sent.status) == ("sent", 200)
+    assert json.loads(sent.receipt)["signature"]
+
+
+def test_records_are_keyed_by_kiosk_so_another_kiosk_cannot_block_an_id(lab, server, outbox, tmp_path):
+    item = claimed(lab, outbox)
+    intruder = IngestLab.create(tmp_path / "intruder", kiosk_id="BMT-OTHER-02")
+    server.store.enroll(intruder.kiosk_id, intruder.identity.verify_key_b64, intruder.token)
+    record = dataclasses.replace(intruder.record(0), record_id=item.record_id)
+    sealed = seal_record(record, intruder.identity, lab.keys.box_public)
+    with intruder.outbox() as other_outbox:
+        other_outbox.enqueue(sealed)
+        theirs = other_outbox.claim_next()
+        assert theirs is not None and theirs.record_id == item.record_id
+        first = intruder.client(server.url, ack_verify_key=lab.keys.sign_public).post_record(theirs)
+    assert (first.outcome, first.status) == ("sent", 201)
+
+    genuine = lab.client(server.url).post_record(item)
+
+    assert (genuine.outcome, genuine.status) == ("sent", 201)
+    assert json.loads(genuine.receipt)["kiosk_id"] == lab.kiosk_id
+    assert server.store.find(item.record_id, lab.kiosk_id).kiosk_id == lab.kiosk_id
+
+
+@pytest.mark.parametrize(
+    ("server", "words"),
+    [
+        ('url = "http://ingest.example"', "https://"),
+        ('url = "https://ingest.example"\nverify_tls = false', "verify_tls"),
+    ],
+)
+def test_plain_http_and_unverified_tls_are_refused_unless_lab(server, words):
+    with pytest.raises(ConfigError, match=words):
+        parse_config(f'[kiosk]\nid = "BMT-01"\n[server]\n{server}\n')
+    lab_config = parse_config(f'[kiosk]\nid = "BMT-01"\n[server]\n{server}\nlab = true\n')
+    assert lab_config.server.lab

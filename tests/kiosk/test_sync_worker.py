@@ -204,7 +204,7 @@ def test_a_new_token_lifts_the_hold_at_once(lab, server, outbox, clock, make_wor
 
 def test_permanent_rejection_is_dead_and_the_queue_goes_on(lab, server, proxy, outbox, make_worker, events):
     ids = lab.enqueue(outbox, 3)
-    proxy.set_fault(Fault.answer(400), count=1)
+    proxy.set_fault(Fault.rejection(400), count=1)
     worker = make_worker()
 
     wait_for(worker, events, settled(2, dead=1))
@@ -336,7 +336,7 @@ def test_sync_once_tries_records_not_yet_due(lab, server, proxy, outbox, clock):
 
 def test_sync_once_stops_on_hold_and_goes_on_after_dead(lab, server, proxy, outbox, clock):
     lab.enqueue(outbox, 3)
-    proxy.set_fault(Fault.answer(422), count=1)
+    proxy.set_fault(Fault.rejection(422), count=1)
     report = sync_once(outbox, lab.client(proxy.url), clock=clock)
     assert (report.sent, report.dead) == (2, 1)
 
@@ -382,7 +382,11 @@ def test_a_bug_while_sending_neither_strands_the_record_nor_kills_the_worker(
             return super().post_record(item)
 
     lab.enqueue(outbox, 1)
-    worker = make_worker(client=OnceBroken(server.url, lab.token, lab.kiosk_id, timeout=2, clock=clock))
+    worker = make_worker(
+        client=OnceBroken(
+            server.url, lab.token, lab.kiosk_id, timeout=2, clock=clock, ack_verify_key=lab.keys.sign_public
+        )
+    )
     status = wait_for(worker, events, lambda s: s.state == "waiting")
     (item,) = outbox.items()
     assert (item.state, item.attempts) == ("pending", 1)

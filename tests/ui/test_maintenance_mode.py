@@ -50,6 +50,7 @@ def test_open_maintenance_wires_a_kiosk_built_by_the_composition_root(tmp_path: 
         language = "id"
         [server]
         url = "http://127.0.0.1:9"
+        lab = true
         token = "t0ken"
         [ui]
         fullscreen = false
