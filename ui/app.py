@@ -26,6 +26,7 @@ import pygame
 import pygame.freetype
 
 from hal.events import Event, EventQueue
+from kiosk.events import StopRequested
 from ui.input import Pointer, PointerReader
 from ui.widgets.base import Widget
 
@@ -248,6 +249,10 @@ class App:
         for event in pending:
             self._handle_pygame(event)
         for event in self.events.drain():
+            if isinstance(event, StopRequested):
+                # SIGTERM/SIGINT: leave the loop in fullscreen too; the caller runs the shutdown sequence.
+                self.running = False
+                continue
             # Most events change nothing visible (pen samples away from the signature step, say):
             # only those the scene says changed something cost a frame.
             if self.scene.handle_event(event):
