@@ -1,11 +1,11 @@
 """SIGTERM and SIGINT as a :class:`~kiosk.events.StopRequested` event on the main loop's queue.
 
-Without this, SDL installs its own SIGTERM handler, which turns the signal into a window-close event
-that a fullscreen kiosk must ignore: ``systemctl stop`` then ended in SIGKILL after ``TimeoutStopSec``
-and skipped the clean shutdown. The handlers are installed before pygame starts (SDL leaves a signal alone when someone
-already handles it). A Python handler runs on the main thread, possibly in the middle of the main loop, so it
-only hands the event to a short-lived thread to post: posting takes the queue's locks, which the interrupted
-loop may hold.
+Without this, SDL installs its own SIGTERM handler, which turns the signal into a window-close event that a
+fullscreen kiosk must ignore: ``systemctl stop`` then ended in SIGKILL after ``TimeoutStopSec`` and skipped
+the clean shutdown. The handlers are installed before pygame starts (SDL leaves a signal alone when someone
+already handles it). A Python handler runs on the main thread, possibly in the middle of the main loop, so
+it only hands the event to a short-lived thread to post: posting takes the queue's locks, which the
+interrupted loop may hold.
 """
 
 from __future__ import annotations
