@@ -75,3 +75,46 @@ def test_utc_rfc3339() -> None:
     assert utc_rfc3339(0) == "1970-01-01T00:00:00Z"
     assert utc_rfc3339(1.5, timespec="milliseconds") == "1970-01-01T00:00:01.500Z"
     assert utc_rfc3339().endswith("Z")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_every_outbox_and_maintenance_file_is_0600_wal_and_shm_included(tmp_path: Path, umask: int) -> None:
+    from kiosk.maintenance.store import MaintenanceStore
+    from kiosk.outbox import Outbox
+
+    old = os.umask(umask)
+    try:
+        outbox = Outbox(tmp_path / "outbox.sqlite3")
+        store = MaintenanceStore(tmp_path / "maintenance.sqlite3")
+        outbox.set_meta("probe", "1")  # a write, so the WAL and shared memory exist
+        with store.use("probing") as db:
+            db.execute("INSERT INTO audit (at, action, outcome) VALUES (1, 'probe', 'ok')")
+        files = [p for p in tmp_path.iterdir() if ".sqlite3" in p.name and not p.name.endswith(".owners")]
+        assert {p.name for p in files} >= {
+            "outbox.sqlite3", "outbox.sqlite3-wal", "outbox.sqlite3-shm",
+            "maintenance.sqlite3", "maintenance.sqlite3-wal", "maintenance.sqlite3-shm",
+        }  # fmt: skip
+        assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {
+            p.name: "0o600" for p in files
+        }
+        outbox.close()
+        store.close()
+    finally:
+        os.umask(old)
+
+
+def test_files_of_an_older_version_are_made_0600_when_opened(tmp_path: Path) -> None:
+    from kiosk.outbox import Outbox
+
+    path = tmp_path / "outbox.sqlite3"
+    Outbox(path).close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").touch()
+        os.chmod(f"{path}{suffix}", 0o644)
+    Outbox(path).close()
+    modes = {
+        s: stat.S_IMODE(os.stat(f"{path}{s}").st_mode)
+        for s in ("", "-wal", "-shm")
+        if Path(f"{path}{s}").exists()
+    }
+    assert set(modes.values()) == {0o600}, modes
