@@ -50,7 +50,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,9 +60,12 @@ from kiosk.sealing import BLOB_MAGIC, SealedRecord
 from kiosk.storage import (
     Migration,
     NewerSchemaError,
+    close_quietly,
     connect_durable,
+    locked,
     migrate,
     move_aside,
+    require_open,
     sql_steps,
 )
 
@@ -247,29 +250,13 @@ class Outbox:
         """A durable connection (:func:`kiosk.storage.connect_durable`) with the outbox's size limit."""
         return connect_durable(self.path, timeout=BUSY_TIMEOUT_S, max_size_bytes=self._max_size_bytes)
 
-    @property
-    def db(self) -> sqlite_utils.Database:
-        if self._db is None:
-            raise OutboxError("the outbox is closed")
-        return self._db
-
-    @contextlib.contextmanager
-    def _storage(self, action: str) -> Iterator[sqlite_utils.Database]:
+    def _storage(self, action: str) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
         """Hold the lock and turn SQLite errors into clear outbox errors."""
-        with self._lock:
-            db = self.db
-            try:
-                yield db
-            except sqlite3.Error as exc:
-                raise _storage_error(exc, action, self.path) from None
+        return locked(self._lock, lambda: self.db, lambda exc: _storage_error(exc, action, self.path))
 
     def _migrate(self) -> None:
         try:
-            migrate(
-                self.db,
-                MIGRATIONS,
-                what="outbox",
-            )
+            migrate(self.db, MIGRATIONS, what="outbox")
         except NewerSchemaError as exc:
             raise OutboxError(
                 f"the outbox {self.path} was written by newer software ({exc}): update the firmware, do not "
@@ -277,10 +264,13 @@ class Outbox:
             ) from None
 
     def _close_quietly(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        close_quietly(self._db)
+        self._db = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The open connection (use ``_storage`` to hold the lock while using it)."""
+        return require_open(self._db, "the outbox is closed", OutboxError)
 
     def _move_aside(self, problem: str) -> str:
         """Rename a damaged database (and its WAL and shared-memory files) and say where it went."""

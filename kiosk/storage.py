@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -249,3 +250,34 @@ def move_aside(path: Path, seconds: float) -> Path:
         if source.exists():
             source.rename(f"{aside}{suffix}")
     return aside
+
+
+def close_quietly(db: sqlite_utils.Database | None) -> None:
+    """Close a connection that may already be broken (after an error, nothing more can be said about it)."""
+    if db is not None:
+        with contextlib.suppress(sqlite3.Error):
+            db.close()
+
+
+@contextlib.contextmanager
+def locked(
+    lock: threading.RLock,
+    database: Callable[[], sqlite_utils.Database],
+    translate: Callable[[sqlite3.Error], Exception],
+) -> Iterator[sqlite_utils.Database]:
+    """Hold ``lock`` around a use of the database; a SQLite error comes out as ``translate(error)``."""
+    with lock:
+        db = database()
+        try:
+            yield db
+        except sqlite3.Error as exc:
+            raise translate(exc) from None
+
+
+def require_open(
+    db: sqlite_utils.Database | None, message: str, error: type[Exception]
+) -> sqlite_utils.Database:
+    """``db``, or ``error(message)`` when it was closed."""
+    if db is None:
+        raise error(message)
+    return db

@@ -15,12 +15,12 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
-from kiosk.storage import Migration, NewerSchemaError, connect_durable, migrate, move_aside
+from kiosk import storage
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
 
 
 #: Numbered schema migrations, applied in order, each in its own transaction.
-MIGRATIONS: tuple[Migration, ...] = ((1, "audit, metric samples, PIN lockout", _migration_1),)
+MIGRATIONS: tuple[storage.Migration, ...] = ((1, "audit, metric samples, PIN lockout", _migration_1),)
 
 
 class MaintenanceStore:
@@ -83,7 +83,7 @@ class MaintenanceStore:
             raise MaintenanceStoreError(f"cannot create {self.path.parent} ({exc.strerror})") from None
         try:
             self._open()
-        except NewerSchemaError as exc:
+        except storage.NewerSchemaError as exc:
             self._close_quietly()
             raise MaintenanceStoreError(
                 f"{self.path} was written by newer software ({exc}): update the firmware"
@@ -106,29 +106,26 @@ class MaintenanceStore:
 
     def _open(self) -> None:
         existed = self.path.exists() and self.path.stat().st_size > 0
-        self._db = connect_durable(self.path, timeout=BUSY_TIMEOUT_S)
+        self._db = storage.connect_durable(self.path, timeout=BUSY_TIMEOUT_S)
         if existed:
             problem = self._db.execute("PRAGMA quick_check").fetchone()[0]
             if problem != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed: {problem}")
-        migrate(self._db, MIGRATIONS, what="maintenance database")
+        storage.migrate(self._db, MIGRATIONS, what="maintenance database")
 
     @property
     def db(self) -> sqlite_utils.Database:
         """The sqlite-utils database (use :meth:`use` to hold the lock while using it)."""
-        if self._db is None:
-            raise MaintenanceStoreError("the maintenance database is closed")
-        return self._db
+        return storage.require_open(self._db, "the maintenance database is closed", MaintenanceStoreError)
 
-    @contextlib.contextmanager
-    def use(self, action: str) -> Iterator[sqlite_utils.Database]:
+    def use(self, action: str) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
         """Hold the lock around a use of the database; SQLite errors become :class:`MaintenanceStoreError`."""
-        with self._lock:
-            db = self.db
-            try:
-                yield db
-            except sqlite3.Error as exc:
-                raise MaintenanceStoreError(f"{action} failed in {self.path.name}: {exc}") from None
+        name = self.path.name
+        return storage.locked(
+            self._lock,
+            lambda: self.db,
+            lambda exc: MaintenanceStoreError(f"{action} failed in {name}: {exc}"),
+        )
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (before a clean shutdown)."""
@@ -141,14 +138,12 @@ class MaintenanceStore:
             self._close_quietly()
 
     def _close_quietly(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        storage.close_quietly(self._db)
+        self._db = None
 
     def _move_aside(self, problem: str) -> None:
         try:
-            aside = move_aside(self.path, self._clock())
+            aside = storage.move_aside(self.path, self._clock())
         except OSError as exc:
             raise MaintenanceStoreError(
                 f"{self.path} is damaged ({problem}) and cannot be moved aside ({exc.strerror})"
