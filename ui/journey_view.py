@@ -210,6 +210,10 @@ class JourneyView:
         """A physical keyboard (desktop): handed to the screen."""
         self.screen.key(event)
 
+    def shown(self) -> object:
+        """The screen shown (a new object at every step change) and its page."""
+        return (self.screen, self.screen.page_shown())
+
     # -- internals --------------------------------------------------------------------------------
     def _sync_screen(self) -> None:
         step = self.journey.step
@@ -304,7 +308,7 @@ class JourneyView:
                     (rect.x, rect.y, m.px(150), rect.height),
                     kit,
                     "\u2039  " + tr(BACK),
-                    self.journey.back,
+                    nav.on_back or self.journey.back,
                     style="secondary",
                 )
             )
