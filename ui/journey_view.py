@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _IDLE_TITLE = N_("Do you need more time?")
 _IDLE_BODY = N_("For your privacy, everything you entered will be erased in {seconds} seconds.")
+#: On the receipt nothing is erased (the record is saved): the warning says only that the screen closes.
+_IDLE_BODY_SAVED = N_("Your data is saved. This screen closes in {seconds} seconds.")
 _IDLE_CONTINUE = N_("Yes, continue")
 _IDLE_END = N_("No, end now")
 
@@ -345,7 +347,7 @@ class JourneyView:
             area,
             self.kit,
             tr(_IDLE_TITLE),
-            tr(_IDLE_BODY).format(seconds=seconds),
+            tr(_IDLE_BODY_SAVED if self.journey.step is Step.RECEIPT else _IDLE_BODY).format(seconds=seconds),
             [
                 ("end", tr(_IDLE_END), self.journey.cancel, "secondary"),
                 ("continue", tr(_IDLE_CONTINUE), self.journey.touch, "primary"),

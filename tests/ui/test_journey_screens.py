@@ -433,3 +433,17 @@ def test_a_finger_that_went_down_before_a_screen_change_does_not_act_on_the_new_
     pilot._post_finger(pygame.FINGERUP, pos, 901)
     pilot.settle()
     assert screen.journey.step is Step.DETAILS  # page 2's "Lanjut" was not pressed
+
+
+def test_the_idle_warning_on_the_receipt_says_the_data_is_saved_not_erased(on_screen):
+    screen = on_screen(idle_warning_s=60.0)
+    pilot = screen.pilot
+    start_to(screen, Step.SIGNATURE)
+    Autopilot(pilot, screen.view).sign()
+    pilot.tap("review.consent")
+    pilot.tap("nav.next")
+    pilot.wait_until(lambda: screen.journey.step is Step.RECEIPT, 10, "saving")
+    pilot.advance(61)
+    assert screen.journey.idle_warning
+    text = pilot.screen_text()
+    assert "Data Anda sudah tersimpan" in text and "dihapus" not in text
