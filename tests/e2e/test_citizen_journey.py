@@ -55,7 +55,12 @@ def kiosk_on_screen(tmp_path):
         config = Config(
             kiosk=KioskSettings(id=KIOSK_ID, data_dir=str(data), regency="71.10"),
             server=ServerSettings(
-                url=server.url, token=token, public_key=lab.keys.box_public, verify_tls=False, timeout_s=5.0
+                url=server.url,
+                token=token,
+                public_key=lab.keys.box_public,
+                ack_verify_key=lab.keys.sign_public,
+                verify_tls=False,
+                timeout_s=5.0,
             ),
             sync=SyncSettings(backoff_initial_s=0.2, backoff_max_s=1.0, poll_interval_s=1.0),
         )
