@@ -75,3 +75,14 @@ class RecordSaveFailed(Event):
 
     reason: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class StopRequested(Event):
+    """The process was asked to stop (SIGTERM from systemd, SIGINT from a terminal): run the clean shutdown.
+
+    Attributes:
+        reason: what asked, e.g. ``SIGTERM``.
+    """
+
+    reason: str

@@ -68,6 +68,8 @@ class Outcome(enum.StrEnum):
     HOLD = "hold"
 
 
+#: How a delivery without a verifiable receipt is named in the record's last error and the log: an alert.
+RECEIPT_ALERT = "no valid signed receipt from the office service"
 #: Statuses at which the service's own problem document (permanent, naming the record) dead-letters it.
 PERMANENT_REJECTIONS = frozenset({400, 413, 422})
 #: A 4xx that is not the service's word (a proxy's, a captive portal's) waits at least this long.
@@ -251,8 +253,8 @@ class IngestClient:
         verify_tls: check the server's certificate and host name (never switch off in production).
         ca_bundle: PEM file of the CA that signed the server's certificate; None = the system's store.
         clock: seconds since the epoch, to turn a Retry-After date into seconds.
-        ack_verify_key: the office service's pinned Ed25519 acknowledgement key (base64); only a receipt it
-            signed makes a record sent. Empty = no answer can be verified, so nothing is ever marked sent.
+        ack_verify_key: the office service's Ed25519 acknowledgement key (base64, ``[server] ack_verify_key``)
+            that every delivery receipt must be signed with; None = no receipt is accepted, nothing leaves.
     """
 
     def __init__(
@@ -265,7 +267,7 @@ class IngestClient:
         verify_tls: bool = True,
         ca_bundle: str | Path | None = None,
         clock: Callable[[], float] = time.time,
-        ack_verify_key: str = "",
+        ack_verify_key: str | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -279,6 +281,7 @@ class IngestClient:
         self._token = token
         self.timeout = timeout
         self._clock = clock
+        self._ack_key = _verify_key(ack_verify_key) if ack_verify_key else None
         self._context: ssl.SSLContext | None = None
         if self._https:
             self._context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
@@ -290,12 +293,6 @@ class IngestClient:
         self._conn: http.client.HTTPConnection | None = None
         self._deadline = _Deadline()
         self._user_agent = f"dukcapil-kiosk/{__version__}"
-        self._verify_key: nacl.signing.VerifyKey | None = None
-        if ack_verify_key:
-            try:
-                self._verify_key = nacl.signing.VerifyKey(base64.b64decode(ack_verify_key, validate=True))
-            except (binascii.Error, ValueError, TypeError):
-                raise ValueError("ack_verify_key is not a base64 Ed25519 verify key") from None
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Callable[[], float] = time.time) -> IngestClient:
@@ -321,7 +318,7 @@ class IngestClient:
                 verify_tls=server.verify_tls,
                 ca_bundle=server.ca_bundle or None,
                 clock=clock,
-                ack_verify_key=server.ack_verify_key,
+                ack_verify_key=server.ack_verify_key or None,
             )
         except (ValueError, OSError) as exc:
             raise ConfigError(f"server: {exc}") from None
@@ -473,11 +470,36 @@ class IngestClient:
                     raise RequestAborted(f"no complete answer within {budget:.0f} s") from exc
                 raise
 
+    def _check_receipt(self, item: OutboxItem, status: int, body: bytes) -> Delivery:
+        """A 200/201 is a delivery only with the office service's signed receipt for exactly this record.
+
+        Anything else (no receipt, another record's, a forged or unsigned one, no pinned key to check it with)
+        keeps the sealed copy: the record may well be stored, and a retry gets the genuine receipt through the
+        server's de-duplication. The reason says "receipt", so the technician sees it as an alert.
+        """
+        if self._ack_key is None:
+            return Delivery(
+                Outcome.RETRY,
+                status,
+                reason=f"{RECEIPT_ALERT}: no [server] ack_verify_key to check it with",
+                alert=True,
+            )
+        try:
+            verify_receipt(
+                body, self._ack_key, record_id=item.record_id, kiosk_id=self.kiosk_id, sha256=item.sha256
+            )
+        except ReceiptError as exc:
+            log.error(
+                "record %s: %s (%s); the record stays on this kiosk", item.record_id, RECEIPT_ALERT, exc
+            )
+            return Delivery(Outcome.RETRY, status, reason=f"{RECEIPT_ALERT}: {exc}", alert=True)
+        return Delivery(Outcome.SENT, status, receipt=body.decode("utf-8"))
+
     def _classify(
         self, item: OutboxItem, status: int, headers: http.client.HTTPMessage, body: bytes
     ) -> Delivery:
         if status in (HTTPStatus.OK, HTTPStatus.CREATED):
-            return self._receipt(item, status, body)
+            return self._check_receipt(item, status, body)
         problem = parse_problem(headers.get("Content-Type"), body, status=status)
         said = f": {problem.detail}" if problem is not None and problem.detail else ""
         if status in CREDENTIAL_REJECTIONS:
@@ -507,29 +529,6 @@ class IngestClient:
             reason=f"answer {status} did not come from the ingest service{said}; check [server] url, network",
             alert=True,
         )
-
-    def _receipt(self, item: OutboxItem, status: int, body: bytes) -> Delivery:
-        """A 200/201 is a delivery only with the service's signed receipt for exactly this record."""
-        if self._verify_key is None:
-            return Delivery(
-                Outcome.RETRY,
-                status,
-                reason="the server's receipt cannot be checked: set [server] ack_verify_key",
-                alert=True,
-            )
-        try:
-            receipt = verify_receipt(
-                body, self._verify_key, record_id=item.record_id, kiosk_id=self.kiosk_id, sha256=item.sha256
-            )
-        except ReceiptError as exc:
-            # The record may well be stored, but without a signed receipt it must not leave the kiosk.
-            return Delivery(
-                Outcome.RETRY,
-                status,
-                reason=f"the server answered {status} without a valid signed receipt ({exc})",
-                alert=True,
-            )
-        return Delivery(Outcome.SENT, status, receipt=receipt.to_json())
 
     def _describe(self, exc: BaseException) -> str:
         """A connection problem in plain words."""
@@ -573,6 +572,13 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             moment = moment.replace(tzinfo=datetime.UTC)
         seconds = moment.timestamp() - now
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _verify_key(value: str) -> nacl.signing.VerifyKey:
+    try:
+        return nacl.signing.VerifyKey(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError("ack_verify_key is not a base64 Ed25519 public key (32 bytes)") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class KioskSetup:
     url: str
     token: str
     kiosk_id: str
-    #: The server's pinned acknowledgement key: only receipts it signed let the victim drop a record.
+    #: The office service's acknowledgement key: receipts are checked against it, as on a real kiosk.
     ack_verify_key: str
     #: Pause between two enqueues (the sync worker drains meanwhile).
     enqueue_interval_s: float = 0.005

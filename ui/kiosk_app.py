@@ -79,6 +79,7 @@ def run_kiosk(
             return walk_everything(app, view, kiosk, clock, screenshots, sizes or (size,), languages)
         app.draw()
         watchdog.ready("serving")
+        log.info("kiosk serving")
         app.run()
         return 0
     finally:

@@ -32,6 +32,7 @@ from hal.events import EventQueue
 from kiosk.cli import EXIT_OK, add_config_argument
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.devices import Devices, open_devices
+from kiosk.stop_signals import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +93,21 @@ class Kiosk:
         threading.Thread(target=self.outbox.check_in_background, name="outbox-check", daemon=True).start()
 
     def close(self) -> None:
-        """Stop the workers and close the devices and the outbox; one failure does not stop the rest."""
-        for closer in (
-            lambda: self.sync.stop(),
-            lambda: self.registration.close(),
-            *self.closers,
-            lambda: self.devices.close(),
-            lambda: self.outbox.close(),
+        """The clean shutdown sequence: stop sync, finish saves, checkpoint and close; each step runs."""
+        for step, closer in (
+            ("stopping sync", lambda: self.sync.stop()),
+            ("finishing saves", lambda: self.registration.close()),
+            *(("closing maintenance", closer) for closer in self.closers),
+            ("closing devices", lambda: self.devices.close()),
+            ("checkpointing the outbox", lambda: self.outbox.checkpoint()),
+            ("closing the outbox", lambda: self.outbox.close()),
         ):
+            log.info("shutdown: %s", step)
             try:
                 closer()
             except Exception:  # noqa: BLE001 - closing must reach everything
-                log.exception("closing the kiosk: a step failed")
+                log.exception("shutdown: %s failed", step)
+        log.info("shutdown: done")
 
 
 def simulator_config(config: Config) -> Config:
@@ -231,21 +235,24 @@ def run(args: argparse.Namespace) -> int:
 
         # The autopilot moves time itself (countdowns, the idle warning) instead of waiting for it.
         clock = FakeClock()
-    kiosk = build_kiosk(config, clock=clock)
-    try:
-        return (
-            run_kiosk(
-                kiosk,
-                autopilot=args.autopilot,
-                screenshots=Path(args.screenshots) if args.screenshots else None,
-                sizes=_sizes(args.sizes),
-                languages=tuple(code for code in args.languages.split(",") if code),
-                clock=clock,
+    events = EventQueue()
+    # Before pygame starts, so that SDL does not turn SIGTERM into a window close a fullscreen kiosk ignores.
+    with StopSignals(events):
+        kiosk = build_kiosk(config, events, clock=clock)
+        try:
+            return (
+                run_kiosk(
+                    kiosk,
+                    autopilot=args.autopilot,
+                    screenshots=Path(args.screenshots) if args.screenshots else None,
+                    sizes=_sizes(args.sizes),
+                    languages=tuple(code for code in args.languages.split(",") if code),
+                    clock=clock,
+                )
+                or EXIT_OK
             )
-            or EXIT_OK
-        )
-    finally:
-        kiosk.close()
+        finally:
+            kiosk.close()
 
 
 def _sizes(text: str) -> tuple[tuple[int, int], ...]:

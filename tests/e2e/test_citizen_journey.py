@@ -133,6 +133,7 @@ def test_an_ektp_pre_registration_reaches_the_registry_intact(kiosk_on_screen, c
     assert pilot.find("receipt.code").text == reference == reference_for(record_id)
     pilot.wait_until(lambda: view.screen.print_state == "printed", 20, "the printer")
     assert len(list((tmp_path / "receipts").glob("*.png"))) == 1
+    auto.wait_for_done()
     pilot.tap("nav.next")
     assert journey.step is Step.WELCOME
 

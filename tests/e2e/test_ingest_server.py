@@ -62,6 +62,7 @@ def test_created_then_repeat_gives_the_original_receipt(lab, server):
     assert again == receipt
     assert set(receipt) == {"record_id", "kiosk_id", "sha256", "received_at", "receipt_id", "signature"}
     assert receipt["record_id"] == sealed.record_id
+    # Signed with the acknowledgement key the kiosk pins: it verifies for exactly this record.
     verify_key = nacl.signing.VerifyKey(base64.b64decode(lab.keys.sign_public))
     verify_receipt(
         receipt, verify_key, record_id=sealed.record_id, kiosk_id=lab.kiosk_id, sha256=sealed.sha256
