@@ -201,6 +201,10 @@ class SaveError:
 
 _FIELD_STEPS = (Step.IDENTITY, Step.DETAILS)
 _MAX_VALUE_LENGTH = 200
+#: Seconds the receipt ignores "Done" after it appears. A double tap on "Save" must not throw away the
+#: receipt: with the printer down the on-screen code is the citizen's only copy. Long enough to outlast
+#: a second tap and a screen change, short enough that a citizen who read the code is not kept waiting.
+RECEIPT_GUARD_S = 2.0
 
 
 class Journey:
@@ -566,6 +570,22 @@ class Journey:
         self._go(self._return_or(self._after(self._step)))
         return True
 
+    def check_page(self, field_ids: Sequence[str]) -> bool:
+        """Check some fields of the current step (one page of a long form) as :meth:`next` would.
+
+        True when none of them has an error, so the citizen may turn the page; their problems are shown
+        either way. Warnings are confirmed when the step is left, not per page.
+        """
+        if self._step not in _FIELD_STEPS or self._service is None:
+            return False
+        self._activity()
+        specs = [spec for spec in self._service.fields_for(self._step.value) if spec.id in field_ids]
+        for spec in specs:
+            self._issues.pop(spec.id, None)
+        self._store_issues(self._check_fields(specs))
+        self._changed()
+        return not any(validation.has_errors(self._issues.get(spec.id, ())) for spec in specs)
+
     def confirm_warnings(self) -> bool:
         """The citizen confirms the warnings of the current step ("yes, this is correct") and continues."""
         pending = self._unconfirmed_warnings(self._step)
@@ -663,6 +683,7 @@ class Journey:
         is sealed in the outbox and the receipt holds nothing personal."""
         if self._step is not Step.SAVING or self._service is None:
             return False
+        self._receipt_at = self._clock()
         self._receipt = ReceiptView(
             service=self._service,
             reference=reference,
@@ -683,9 +704,20 @@ class Journey:
         self._go(Step.REVIEW)
         return True
 
-    def finish(self) -> bool:
-        """Receipt -> welcome (the citizen is done)."""
+    def finish_allowed_at(self) -> float | None:
+        """On the receipt step, when "Done" starts to count (:data:`RECEIPT_GUARD_S` after it appeared)."""
         if self._step is not Step.RECEIPT:
+            return None
+        return self._receipt_at + RECEIPT_GUARD_S
+
+    def can_finish(self) -> bool:
+        """Whether "Done" on the receipt is honoured now (the guard time has passed)."""
+        allowed_at = self.finish_allowed_at()
+        return allowed_at is not None and self._clock() >= allowed_at
+
+    def finish(self) -> bool:
+        """Receipt -> welcome (the citizen is done); refused during the receipt's guard time."""
+        if not self.can_finish():
             return False
         self._wipe()
         self._changed()
@@ -720,6 +752,7 @@ class Journey:
         self._language = self.default_language
         self._service: Service | None = None
         self._receipt: ReceiptView | None = None
+        self._receipt_at = 0.0
         self._drop_answers()
         self._warning_since: float | None = None
         self._last_touch = self._clock()

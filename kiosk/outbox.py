@@ -40,7 +40,6 @@ An :class:`Outbox` is safe to share between threads (one connection behind a loc
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import fcntl
 import logging
@@ -51,13 +50,24 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
 from kiosk.sealing import BLOB_MAGIC, SealedRecord
+from kiosk.storage import (
+    Migration,
+    NewerSchemaError,
+    close_quietly,
+    connect_durable,
+    locked,
+    migrate,
+    move_aside,
+    require_open,
+    sql_steps,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +140,11 @@ class OutboxItem:
 
 
 # Numbered migrations: (version, what it does, statements). Append only; never edit a released one.
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     (
         1,
         "outbox and meta tables",
-        (
+        sql_steps(
             """CREATE TABLE outbox (
                 seq INTEGER PRIMARY KEY,
                 record_id TEXT NOT NULL UNIQUE,
@@ -216,6 +226,10 @@ class Outbox:
                     raise sqlite3.DatabaseError(problem)
             self._migrate()
             recovered = self.recover_interrupted()
+        except OSError as exc:
+            self._close_quietly()
+            self._owner.release()
+            raise _os_storage_error(exc, self.path.parent) from None
         except (sqlite3.DatabaseError, OutboxError) as exc:
             self._close_quietly()
             self._owner.release()
@@ -229,99 +243,41 @@ class Outbox:
             log.warning(
                 "%d record(s) were being sent when the kiosk stopped; they are pending again", recovered
             )
-        with contextlib.suppress(OSError):
-            self.path.chmod(0o600)
 
     # -- connection ------------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite_utils.Database:
-        """A connection with the pragmas every connection must have (they are per connection)."""
-        # isolation_level=None: no implicit transactions from Python's sqlite3 module; a statement is its own
-        # transaction unless inside db.atomic() or an explicit BEGIN, so every transaction is visible here.
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
+        """A durable connection (:func:`kiosk.storage.connect_durable`) with the outbox's size limit."""
+        return connect_durable(self.path, timeout=BUSY_TIMEOUT_S, max_size_bytes=self._max_size_bytes)
+
+    def _storage(self, action: str) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
+        """Hold the lock and turn SQLite errors into clear outbox errors."""
+        return locked(self._lock, lambda: self.db, lambda exc: _storage_error(exc, action, self.path))
+
+    def _migrate(self) -> None:
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise OutboxError(f"the outbox cannot use write-ahead logging (journal mode is {mode})")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA secure_delete = ON")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if self._max_size_bytes is not None:
-                page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-                conn.execute(f"PRAGMA max_page_count = {max(1, self._max_size_bytes // page_size)}")
-        except BaseException:
-            conn.close()
-            raise
-        return sqlite_utils.Database(conn, execute_plugins=False)
+            migrate(self.db, MIGRATIONS, what="outbox")
+        except NewerSchemaError as exc:
+            raise OutboxError(
+                f"the outbox {self.path} was written by newer software ({exc}): update the firmware, do not "
+                "delete the file"
+            ) from None
+
+    def _close_quietly(self) -> None:
+        close_quietly(self._db)
+        self._db = None
 
     @property
     def db(self) -> sqlite_utils.Database:
-        if self._db is None:
-            raise OutboxError("the outbox is closed")
-        return self._db
-
-    @contextlib.contextmanager
-    def _storage(self, action: str) -> Iterator[sqlite_utils.Database]:
-        """Hold the lock and turn SQLite errors into clear outbox errors."""
-        with self._lock:
-            db = self.db
-            try:
-                yield db
-            except sqlite3.Error as exc:
-                raise _storage_error(exc, action, self.path) from None
-
-    def _migrate(self) -> None:
-        db = self.db
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        newest = MIGRATIONS[-1][0]
-        for version, name, statements in MIGRATIONS:
-            # BEGIN IMMEDIATE takes the write lock first, so two processes opening a new file at once do not
-            # both apply a migration; the version is read again under the lock.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                current = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-                if current > newest:
-                    raise OutboxError(
-                        f"the outbox {self.path} was written by newer software (schema {current}; this "
-                        f"software knows up to {newest}): update the firmware, do not delete the file"
-                    )
-                if version > current:
-                    for statement in statements:
-                        db.execute(statement)
-                    db["schema_migrations"].insert(
-                        {"version": version, "name": name, "applied_at": _now_rfc3339()}
-                    )
-                    log.info("outbox schema migrated to version %d (%s)", version, name)
-                db.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
-
-    def _close_quietly(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        """The open connection (use ``_storage`` to hold the lock while using it)."""
+        return require_open(self._db, "the outbox is closed", OutboxError)
 
     def _move_aside(self, problem: str) -> str:
         """Rename a damaged database (and its WAL and shared-memory files) and say where it went."""
         if len(problem) > 300:
             problem = problem[:300] + "..."
-        stamp = datetime.datetime.fromtimestamp(self._clock(), tz=datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        moved = []
         try:
-            for suffix in ("", "-wal", "-shm"):
-                source = Path(f"{self.path}{suffix}")
-                if source.exists():
-                    target = Path(f"{aside}{suffix}")
-                    source.rename(target)
-                    moved.append(target.name)
+            aside = move_aside(self.path, self._clock())
         except OSError as exc:
             return (
                 f"the outbox database {self.path} is damaged ({problem}) and could not be moved aside "
@@ -838,10 +794,6 @@ def _os_storage_error(exc: OSError, directory: Path) -> OutboxError:
 
 def _item(row: Sequence, blob: bytes | None = None) -> OutboxItem:
     return OutboxItem(*row[:9], blob=blob, created_at=row[9], receipt=row[10], sent_at=row[11])
-
-
-def _now_rfc3339() -> str:
-    return datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _free_bytes(directory: Path) -> int:

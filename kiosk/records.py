@@ -12,7 +12,6 @@ the server can re-serialise and compare.
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 import time
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import msgspec
+
+from kiosk.storage import utc_rfc3339
 
 #: Version of the record layout; bumped whenever a field changes meaning or shape.
 SCHEMA_VERSION = 1
@@ -42,8 +43,7 @@ class RecordError(ValueError):
 
 def utc_timestamp(seconds: float) -> str:
     """``seconds`` since the epoch as RFC 3339 UTC with milliseconds, e.g. ``2024-05-01T03:04:05.120Z``."""
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_rfc3339(seconds, timespec="milliseconds")
 
 
 def _require(pattern: str, value: object, name: str) -> None:

@@ -39,6 +39,7 @@ import nacl.public
 import nacl.signing
 
 from kiosk.records import Record, RecordError, canonical_json, record_from_json
+from kiosk.storage import atomic_write, create_exclusive, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +281,7 @@ def _create_key(key_dir: Path) -> None:
     """Write a new seed to ``kiosk.key`` atomically, never replacing an existing key."""
     seed = bytes(nacl.signing.SigningKey.generate())
     tmp = key_dir / f".{KEY_FILE}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = create_exclusive(tmp, 0o600)
     try:
         os.write(fd, seed)
         os.fsync(fd)
@@ -292,7 +293,7 @@ def _create_key(key_dir: Path) -> None:
             os.link(tmp, key_dir / KEY_FILE)
     finally:
         tmp.unlink()
-    _fsync_dir(key_dir)
+    fsync_dir(key_dir)
     log.info("created the kiosk key in %s", key_dir)
 
 
@@ -303,16 +304,6 @@ def _write_public_key(key_dir: Path, verify_key_b64: str) -> None:
     try:
         if path.exists() and path.read_text(encoding="ascii", errors="replace") == text:
             return
-        tmp = key_dir / f".{PUBLIC_KEY_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(text, encoding="ascii")
-        os.replace(tmp, path)
+        atomic_write(path, text.encode("ascii"), mode=0o644)
     except OSError as exc:
         log.warning("cannot write %s: %s", path, exc.strerror or exc)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -32,6 +32,10 @@ def decode(text: str | bytes, root: type[T], source: str) -> T:
         raise StrictTomlError(f"{source}: {explain(str(exc), root)}") from None
     except msgspec.DecodeError as exc:
         raise StrictTomlError(f"{source}: not valid TOML ({exc})") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a file nested a few thousand levels deep
+        # is an attack or a broken generator, never a config, and deserves the same one line as any other.
+        raise StrictTomlError(f"{source}: not valid TOML (nested too deeply)") from None
 
 
 def explain(message: str, root: type) -> str:

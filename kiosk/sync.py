@@ -22,6 +22,8 @@ a power cut between the server's commit and ``mark_sent`` just means the record 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import collections
 import contextlib
 import datetime
@@ -44,17 +46,23 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
+import nacl.signing
+
 from hal.events import EventQueue
 from kiosk import __version__
 from kiosk.config import Config, ConfigError, SyncSettings
 from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged
 from kiosk.outbox import META_LAST_SYNC, Outbox, OutboxError, OutboxItem
+from kiosk.protocol import ReceiptError, verify_receipt
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "retry", "dead", "hold"]
 
 #: Statuses that mean the record itself is refused for good (it goes dead, with the reason).
+#: How a delivery without a verifiable receipt is named in the record's last error and the log: an alert.
+RECEIPT_ALERT = "no valid signed receipt from the office service"
+
 PERMANENT_REJECTIONS = frozenset({400, 413, 422})
 #: Statuses that mean the kiosk's credentials are wrong (the whole queue is held).
 CREDENTIAL_REJECTIONS = frozenset({401, 403})
@@ -233,6 +241,8 @@ class IngestClient:
         verify_tls: check the server's certificate and host name (never switch off in production).
         ca_bundle: PEM file of the CA that signed the server's certificate; None = the system's store.
         clock: seconds since the epoch, to turn a Retry-After date into seconds.
+        ack_verify_key: the office service's Ed25519 acknowledgement key (base64, ``[server] ack_verify_key``)
+            that every delivery receipt must be signed with; None = no receipt is accepted, nothing leaves.
     """
 
     def __init__(
@@ -245,6 +255,7 @@ class IngestClient:
         verify_tls: bool = True,
         ca_bundle: str | Path | None = None,
         clock: Callable[[], float] = time.time,
+        ack_verify_key: str | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -258,6 +269,7 @@ class IngestClient:
         self._token = token
         self.timeout = timeout
         self._clock = clock
+        self._ack_key = _verify_key(ack_verify_key) if ack_verify_key else None
         self._context: ssl.SSLContext | None = None
         if self._https:
             self._context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
@@ -294,6 +306,7 @@ class IngestClient:
                 verify_tls=server.verify_tls,
                 ca_bundle=server.ca_bundle or None,
                 clock=clock,
+                ack_verify_key=server.ack_verify_key or None,
             )
         except (ValueError, OSError) as exc:
             raise ConfigError(f"server: {exc}") from None
@@ -319,7 +332,7 @@ class IngestClient:
             status, answer_headers, body = self._exchange("POST", "/v1/records", blob, headers, budget)
         except (OSError, http.client.HTTPException) as exc:
             return Delivery("retry", None, reason=self._describe(exc))
-        return self._classify(item.record_id, status, answer_headers, body)
+        return self._classify(item, status, answer_headers, body)
 
     def probe(self) -> ProbeResult:
         """``GET /v1/health`` with this kiosk's credentials; the result in plain words."""
@@ -445,18 +458,33 @@ class IngestClient:
                     raise RequestAborted(f"no complete answer within {budget:.0f} s") from exc
                 raise
 
+    def _check_receipt(self, item: OutboxItem, status: int, body: bytes) -> Delivery:
+        """A 200/201 is a delivery only with the office service's signed receipt for exactly this record.
+
+        Anything else (no receipt, another record's, a forged or unsigned one, no pinned key to check it with)
+        keeps the sealed copy: the record may well be stored, and a retry gets the genuine receipt through the
+        server's de-duplication. The reason says "receipt", so the technician sees it as an alert.
+        """
+        if self._ack_key is None:
+            return Delivery(
+                "retry", status, reason=f"{RECEIPT_ALERT}: no [server] ack_verify_key to check it with"
+            )
+        try:
+            verify_receipt(
+                body, self._ack_key, record_id=item.record_id, kiosk_id=self.kiosk_id, sha256=item.sha256
+            )
+        except ReceiptError as exc:
+            log.error(
+                "record %s: %s (%s); the record stays on this kiosk", item.record_id, RECEIPT_ALERT, exc
+            )
+            return Delivery("retry", status, reason=f"{RECEIPT_ALERT}: {exc}")
+        return Delivery("sent", status, receipt=body.decode("utf-8"))
+
     def _classify(
-        self, record_id: str, status: int, headers: http.client.HTTPMessage, body: bytes
+        self, item: OutboxItem, status: int, headers: http.client.HTTPMessage, body: bytes
     ) -> Delivery:
         if status in (HTTPStatus.OK, HTTPStatus.CREATED):
-            receipt = _json_object(body)
-            if receipt.get("record_id") != record_id:
-                # The record may well be stored, but without a receipt it must not leave the kiosk; a retry
-                # gets the receipt through the server's de-duplication.
-                return Delivery(
-                    "retry", status, reason=f"the server answered {status} without a valid receipt"
-                )
-            return Delivery("sent", status, receipt=body.decode("utf-8"))
+            return self._check_receipt(item, status, body)
         explanation = _json_object(body).get("error")
         said = f": {explanation}" if isinstance(explanation, str) and explanation else ""
         if status in PERMANENT_REJECTIONS:
@@ -514,6 +542,13 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             moment = moment.replace(tzinfo=datetime.UTC)
         seconds = moment.timestamp() - now
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _verify_key(value: str) -> nacl.signing.VerifyKey:
+    try:
+        return nacl.signing.VerifyKey(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        raise ValueError("ack_verify_key is not a base64 Ed25519 public key (32 bytes)") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -27,8 +27,8 @@ compress) holding::
 
 The manifest holds no personal data. Each blob also carries the kiosk's own signature inside its sealed box,
 so the server checks every record exactly as it does for an HTTP delivery. The file is written under a
-``.partial`` name, flushed to the stick and then renamed, so a stick pulled out too early never holds a bundle
-that looks complete.
+fresh ``.partial`` name (``kiosk.storage.atomic_writer``: never through a symlink), flushed to the stick and
+then renamed, so a stick pulled out too early never holds a bundle that looks complete.
 
 Acknowledgement: ``dukcapil-<kiosk_id>-<bundle_id>.ack.json`` (or any name the server is given)::
 
@@ -49,12 +49,10 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import datetime
 import hashlib
 import io
 import json
 import logging
-import os
 import re
 import tarfile
 import time
@@ -75,6 +73,7 @@ from kiosk.outbox import (
     OutboxStateError,
 )
 from kiosk.sealing import KioskIdentity, SealError, sign_detached, verify_detached
+from kiosk.storage import atomic_write, atomic_writer, utc_rfc3339, utc_stamp
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +91,9 @@ MAX_ACK_BYTES = 64 * 1024 * 1024
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+_SAFE_KIOSK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class BundleError(ValueError):
@@ -178,61 +180,49 @@ def export_bundle(
             raise ValueError("give kiosk_id: the outbox holds records of several kiosk ids, or none")
         kiosk_id = ids.pop()
     now = clock()
-    stamp = datetime.datetime.fromtimestamp(now, tz=datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    final = directory / f"dukcapil-{kiosk_id}-{stamp}.bundle.tar"
-    partial = directory / f".{final.name}.partial"
+    final = directory / f"dukcapil-{kiosk_id}-{utc_stamp(now)}.bundle.tar"
     entries = []
-    try:
-        with (
-            open(partial, "wb") as raw,
-            tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            for done, item in enumerate(items, start=1):
-                blob = outbox.read_blob(item.record_id)
-                if blob is None:
-                    log.info("record %s was delivered while exporting: nothing left to carry", item.record_id)
-                elif hashlib.sha256(blob).hexdigest() != item.sha256:
-                    log.error("record %s: stored blob does not match its hash; not exported", item.record_id)
-                else:
-                    _add_member(tar, f"records/{item.record_id}.sealed", blob, now)
-                    entries.append(
-                        {
-                            "record_id": item.record_id,
-                            "kiosk_id": item.kiosk_id,
-                            "created_at": item.created_at,
-                            "state": item.state,
-                            "size": len(blob),
-                            "sha256": item.sha256,
-                        }
-                    )
-                if progress is not None:
-                    progress(done, len(items))
-            manifest = _dumps(
-                {
-                    "format": BUNDLE_FORMAT,
-                    "version": FORMAT_VERSION,
-                    "bundle_id": str(uuid.uuid4()),
-                    "kiosk_id": kiosk_id,
-                    "kiosk_verify_key": identity.verify_key_b64,
-                    "created_at": _rfc3339(now),
-                    "records": entries,
-                }
-            )
-            _add_member(tar, MANIFEST, manifest, now)
-            _add_member(tar, MANIFEST_SIG, base64.b64encode(identity.sign(manifest)) + b"\n", now)
-            tar.close()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(partial, final)
-        _fsync_dir(directory)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
+    with (
+        atomic_writer(final) as raw,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for done, item in enumerate(items, start=1):
+            blob = outbox.read_blob(item.record_id)
+            if blob is None:
+                log.info("record %s was delivered while exporting: nothing left to carry", item.record_id)
+            elif hashlib.sha256(blob).hexdigest() != item.sha256:
+                log.error("record %s: stored blob does not match its hash; not exported", item.record_id)
+            else:
+                _add_member(tar, f"records/{item.record_id}.sealed", blob, now)
+                entries.append(
+                    {
+                        "record_id": item.record_id,
+                        "kiosk_id": item.kiosk_id,
+                        "created_at": item.created_at,
+                        "state": item.state,
+                        "size": len(blob),
+                        "sha256": item.sha256,
+                    }
+                )
+            if progress is not None:
+                progress(done, len(items))
+        manifest = _dumps(
+            {
+                "format": BUNDLE_FORMAT,
+                "version": FORMAT_VERSION,
+                "bundle_id": str(uuid.uuid4()),
+                "kiosk_id": kiosk_id,
+                "kiosk_verify_key": identity.verify_key_b64,
+                "created_at": utc_rfc3339(now),
+                "records": entries,
+            }
+        )
+        _add_member(tar, MANIFEST, manifest, now)
+        _add_member(tar, MANIFEST_SIG, base64.b64encode(identity.sign(manifest)) + b"\n", now)
     with contextlib.suppress(OutboxError):
         outbox.set_meta(
             META_LAST_EXPORT,
-            json.dumps({"at": _rfc3339(now), "file": str(final.absolute()), "records": len(entries)}),
+            json.dumps({"at": utc_rfc3339(now), "file": str(final.absolute()), "records": len(entries)}),
         )
     log.info("exported %d record(s) to %s", len(entries), final)
     return final
@@ -280,8 +270,8 @@ def _read_bundle(
             raise BundleError(f"{path} is not a kiosk bundle (format {manifest.get('format')!r})")
         if manifest.get("version") != FORMAT_VERSION:
             raise BundleError(f"{path}: bundle version {manifest.get('version')!r} is not supported")
-        kiosk_id = str(manifest["kiosk_id"])
-        bundle_id = str(manifest["bundle_id"])
+        kiosk_id = _kiosk_id(manifest["kiosk_id"])
+        bundle_id = _bundle_uuid(manifest["bundle_id"])
         created_at = str(manifest["created_at"])
         listed = list(manifest["records"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -347,7 +337,7 @@ def write_ack(
             "version": FORMAT_VERSION,
             "kiosk_id": bundle.kiosk_id,
             "bundle_id": bundle.bundle_id,
-            "created_at": _rfc3339(clock()),
+            "created_at": utc_rfc3339(clock()),
             "acknowledged": [
                 {"record_id": r, "sha256": h, "receipt": receipt} for r, h, receipt in acknowledged
             ],
@@ -358,7 +348,7 @@ def write_ack(
         ensure_ascii=False,
     )
     signature = base64.b64encode(sign_detached(signed.encode("utf-8"), server_signing_key)).decode("ascii")
-    _write_atomically(path, _dumps({"signed": signed, "signature": signature}) + b"\n")
+    atomic_write(path, _dumps({"signed": signed, "signature": signature}) + b"\n")
     return path
 
 
@@ -400,7 +390,7 @@ def read_ack(path: Path, server_verify_key: str | None) -> Acknowledgement:
             raise AckError(f"{path}: unsupported acknowledgement format {body.get('format')!r}")
         return Acknowledgement(
             kiosk_id=str(body["kiosk_id"]),
-            bundle_id=str(body["bundle_id"]),
+            bundle_id=_bundle_uuid(body["bundle_id"]),
             created_at=str(body["created_at"]),
             acknowledged=[
                 (str(a["record_id"]), str(a["sha256"]), str(a["receipt"])) for a in body["acknowledged"]
@@ -474,7 +464,7 @@ def apply_ack(
         outbox.set_meta(
             META_LAST_ACK,
             json.dumps(
-                {"at": _rfc3339(time.time()), "file": str(ack_path), "bundle_id": ack.bundle_id, "sent": sent}
+                {"at": utc_rfc3339(), "file": str(ack_path), "bundle_id": ack.bundle_id, "sent": sent}
             ),
         )
     log.info("acknowledgement %s applied: %d record(s) now sent", ack_path, sent)
@@ -484,16 +474,24 @@ def apply_ack(
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
+def _bundle_uuid(value: object) -> str:
+    """The manifest's bundle id in canonical form; it names the ack file, so nothing but a UUID passes."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"bundle_id {str(value)[:60]!r} is not a UUID") from None
+
+
+def _kiosk_id(value: object) -> str:
+    """The manifest's kiosk id; it names the ack file too, so it must be a plain file-name word."""
+    text = str(value)
+    if not _SAFE_KIOSK_ID.fullmatch(text):
+        raise ValueError(f"kiosk_id {text[:60]!r} is not a plain kiosk id")
+    return text
+
+
 def _dumps(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _rfc3339(seconds: float) -> str:
-    return (
-        datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def _add_member(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
@@ -513,28 +511,3 @@ def _read_member(
         return None
     file = tar.extractfile(member)
     return None if file is None else file.read()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with open(partial, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(partial, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Some file systems (vfat on a USB stick among them, on some kernels) refuse fsync on a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

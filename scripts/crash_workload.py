@@ -59,6 +59,8 @@ class KioskSetup:
     url: str
     token: str
     kiosk_id: str
+    #: The office service's acknowledgement key: receipts are checked against it, as on a real kiosk.
+    ack_verify_key: str
     #: Pause between two enqueues (the sync worker drains meanwhile).
     enqueue_interval_s: float = 0.005
     client_timeout_s: float = 5.0
@@ -89,7 +91,13 @@ def run_kiosk(setup: KioskSetup, report: multiprocessing.connection.Connection, 
     outbox = Outbox(Path(setup.outbox_path))
     report.send_bytes(b"O")
     identity = KioskIdentity.load(Path(setup.key_dir))
-    client = IngestClient(setup.url, setup.token, setup.kiosk_id, timeout=setup.client_timeout_s)
+    client = IngestClient(
+        setup.url,
+        setup.token,
+        setup.kiosk_id,
+        timeout=setup.client_timeout_s,
+        ack_verify_key=setup.ack_verify_key,
+    )
     worker = SyncWorker(outbox, client, settings=VICTIM_SYNC)
     worker.start()
     pause = threading.Event()

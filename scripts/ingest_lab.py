@@ -110,6 +110,7 @@ class IngestLab:
     def client(self, url: str, *, token: str | None = None, **kwargs: Any) -> IngestClient:
         """An ingest client for this lab's kiosk (``token`` overrides the enrolled one)."""
         kwargs.setdefault("timeout", 5.0)
+        kwargs.setdefault("ack_verify_key", self.keys.sign_public)
         return IngestClient(url, self.token if token is None else token, self.kiosk_id, **kwargs)
 
     def record(self, seq: int = 0, *, photo_size: int = 0, rng: random.Random | None = None) -> Record:

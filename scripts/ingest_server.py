@@ -13,7 +13,8 @@ One command each (``--help`` on every command lists its options)::
 
 ``keygen`` writes the server's key file (mode 0600, never overwritten): a Curve25519 pair the kiosks seal
 records to and an Ed25519 pair that signs acknowledgement files. It prints the two public keys: the first
-goes into each kiosk's ``[server] public_key``, the second verifies USB acknowledgements.
+goes into each kiosk's ``[server] public_key``, the second
+verifies delivery receipts and USB acknowledgements (``[server] ack_verify_key``).
 
 Protocol (see the design guide, "Ingest protocol"):
 
@@ -21,7 +22,8 @@ Protocol (see the design guide, "Ingest protocol"):
   ``Idempotency-Key: "<record uuid>"``, ``X-Kiosk-Id``, ``X-Record-SHA256`` (hex of the body).
   401 unknown token, 403 token of another kiosk, 411 no Content-Length, 413 body over the limit,
   400 malformed (headers, hash mismatch, unreadable box), 422 signature or record not the kiosk's or the key
-  reused for another record, 201 + ``{"record_id", "received_at", "receipt_id"}`` for a new record,
+  reused for another record, 201 + the signed receipt (:mod:`kiosk.protocol`: ``record_id``, ``kiosk_id``,
+  ``sha256``, ``receipt_id``, ``received_at``, ``signature`` by the acknowledgement key) for a new record,
   200 + the original receipt for a repeat with the same key and hash.
 - ``GET /v1/health``: ``{"status": "ok", ...}``; with the kiosk's headers it also says whether its
   credentials are accepted.
@@ -60,6 +62,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
+
+from kiosk.protocol import sign_receipt
 from kiosk.records import Record
 from kiosk.sealing import (
     BoxUnreadable,
@@ -317,9 +322,13 @@ class IngestStore:
         return StoredRecord(*rows[0]) if rows else None
 
     def accept(
-        self, record_id: str, kiosk_id: str, sha256: str, blob: bytes, source: str
+        self, record_id: str, kiosk_id: str, sha256: str, blob: bytes, source: str, signing_key: str
     ) -> tuple[str, bool]:
-        """Store a record unless it is already there; returns ``(receipt JSON, created)``.
+        """Store a record unless it is already there; returns ``(signed receipt JSON, created)``.
+
+        The receipt is signed with ``signing_key`` (the acknowledgement key's seed, base64) through
+        :func:`kiosk.protocol.sign_receipt`, inside the transaction that stores the record: a kiosk only ever
+        holds a receipt for a committed record.
 
         Raises:
             KeyConflict: the id is stored with another hash or for another kiosk.
@@ -334,11 +343,14 @@ class IngestStore:
                     raise KeyConflict(record_id)
                 return existing[2], False
             received_at = utc_now(self._clock)
-            receipt_id = str(uuid.uuid4())
-            receipt = json.dumps(
-                {"record_id": record_id, "received_at": received_at, "receipt_id": receipt_id},
-                separators=(",", ":"),
+            signed = sign_receipt(
+                nacl.signing.SigningKey(base64.b64decode(signing_key)),
+                record_id=record_id,
+                kiosk_id=kiosk_id,
+                sha256=sha256,
+                received_at=received_at,
             )
+            receipt_id, receipt = signed.receipt_id, signed.to_json()
             db.execute(
                 "INSERT INTO records (record_id, kiosk_id, sha256, blob, received_at, receipt_id, receipt, "
                 "source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -465,7 +477,7 @@ def ingest_record(
     if record.kiosk_id != kiosk.kiosk_id:
         return Answer.error(HTTPStatus.UNPROCESSABLE_ENTITY, "the sealed record belongs to another kiosk")
     try:
-        receipt, created = store.accept(record_id, kiosk.kiosk_id, sha256, blob, source)
+        receipt, created = store.accept(record_id, kiosk.kiosk_id, sha256, blob, source, keys.sign_secret)
     except KeyConflict:
         return Answer.error(
             HTTPStatus.UNPROCESSABLE_ENTITY, "this Idempotency-Key was used for another record"

@@ -53,7 +53,17 @@ def prepare(base: Path) -> tuple[ServerKeys, str]:
     return keys, token
 
 
-def write_config(base: Path, server_url: str, keys: ServerKeys, token: str) -> Path:
+def parse_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (e.g. ``800x480``) as a pair of pixels; argparse reports a bad value in one line."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 320 or int(height) < 240:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the window size as WIDTHxHEIGHT, e.g. 800x480")
+    return int(width), int(height)
+
+
+def write_config(
+    base: Path, server_url: str, keys: ServerKeys, token: str, size: tuple[int, int] = (1280, 800)
+) -> Path:
     """The kiosk's config for this run (the server's port changes from run to run)."""
     path = base / "kiosk.toml"
     path.write_text(
@@ -62,7 +72,7 @@ def write_config(base: Path, server_url: str, keys: ServerKeys, token: str) -> P
         f'[server]\nurl = "{server_url}"\ntoken = "{token}"\npublic_key = "{keys.box_public}"\n'
         f'ack_verify_key = "{keys.sign_public}"\nverify_tls = false\n\n'
         "[sync]\nbackoff_initial_s = 1.0\nbackoff_max_s = 30.0\nheartbeat_interval_s = 60.0\n\n"
-        "[ui]\nfullscreen = false\nsize = [1280, 800]\n",
+        f"[ui]\nfullscreen = false\nsize = [{size[0]}, {size[1]}]\n",
         encoding="utf-8",
     )
     return path
@@ -74,13 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dir", type=Path, default=ROOT / "var" / "simulator", help="where to keep its files"
     )
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=(1280, 800),
+        help="window size WIDTHxHEIGHT, e.g. 800x480 for the 7-inch panel (default 1280x800)",
+    )
     args, kiosk_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base = args.dir.resolve()
     keys, token = prepare(base)
     with make_server(base / "server" / "server.sqlite3", keys).running() as server:
-        config = write_config(base, server.url, keys, token)
+        config = write_config(base, server.url, keys, token, args.size)
         log.info("reference ingest server on %s; kiosk config %s", server.url, config)
+        log.info("to stop the simulator: close its window, or press Ctrl+C here")
         command = [sys.executable, "-m", "kiosk", "run", "--simulate", "--config", str(config), *kiosk_args]
         try:
             return subprocess.run(command, check=False).returncode

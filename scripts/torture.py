@@ -643,6 +643,7 @@ class Torture:
                 url=self.proxy.url,
                 token=self.lab.token,
                 kiosk_id=self.lab.kiosk_id,
+                ack_verify_key=self.lab.keys.sign_public,
                 client_timeout_s=CHILD_CLIENT_TIMEOUT_S,
             )
             self._crash_loop = CrashLoop(setup, rng=random.Random(self.rng.randrange(2**32)))

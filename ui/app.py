@@ -91,6 +91,12 @@ class Waker:
         return True
 
 
+#: Seconds after a screen change during which a new touch is ignored. A double tap on "Lanjut" must move
+#: one screen, not two: the second tap lands ~100-250 ms after the first on whatever button the new screen
+#: has in the same spot. Short enough that nobody reading the new screen notices.
+SCREEN_SETTLE_S = 0.35
+
+
 class Scene(Protocol):
     """What the main loop drives (the citizen journey, or a widget test)."""
 
@@ -111,6 +117,9 @@ class Scene(Protocol):
 
     def key(self, event: pygame.event.Event) -> None:
         """A physical keyboard's KEYDOWN or TEXTINPUT (a desktop or a technician's keyboard)."""
+
+    def shown(self) -> object:
+        """What is on screen, by identity: a tap that began on one page never acts on the next one."""
 
 
 def open_display(size: tuple[int, int], *, fullscreen: bool, title: str = "Dukcapil Kiosk") -> pygame.Surface:
@@ -178,6 +187,10 @@ class App:
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ui-work")
         self._pointer = PointerReader(self._window_size)
         self._captured: Widget | None = None
+        self._down_page: object = None
+        self._shown: object = None
+        #: Until when new touches are ignored because the screen just changed (:data:`SCREEN_SETTLE_S`).
+        self.settles_at = 0.0
         self._root: Widget | None = None
         self._dirty = True
         self._next_animation: float | None = None
@@ -292,6 +305,10 @@ class App:
         if pointer.kind == "down":
             self.scene.touched()
             root = self._current_root()  # touching may have cleared an overlay
+            self._down_page = self.scene.shown()
+            if now < self.settles_at:
+                self._captured = None  # the screen changed a moment ago: this is a tap meant for the old one
+                return
             target = root.hit(pointer.pos)
             self._captured = target
             if target is not None:
@@ -316,14 +333,23 @@ class App:
 
     def _current_root(self) -> Widget:
         root = self.scene.root(self._window_size())
+        shown = self.scene.shown()
+        if shown != self._shown:
+            if self._shown is not None:
+                self.settles_at = self.clock() + SCREEN_SETTLE_S
+            self._shown = shown
         if root is not self._root:
             self._root = root
             self._dirty = True
             if self._captured is not None:
-                # The scene rebuilt its widgets while a finger was down: follow the same widget by id.
+                # The scene rebuilt its widgets while a finger was down: follow the same widget by id,
+                # but only on the same page. A finger that went down before the screen changed (the second
+                # tap of a double tap on "Lanjut") must not press whatever sits there on the new screen.
                 old = self._captured
+                same_page = self.scene.shown() == self._down_page
                 self._captured = next(
-                    (w for w in root.walk() if w.id == old.id and type(w) is type(old)), None
+                    (w for w in root.walk() if same_page and w.id == old.id and type(w) is type(old)),
+                    None,
                 )
                 if self._captured is None:
                     old.pointer_cancel()

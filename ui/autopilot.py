@@ -152,8 +152,19 @@ class Autopilot:
         screen = self.view.screen
         pilot.wait_until(lambda: getattr(screen, "print_state", "") != "printing", self.wait_s, "printing")
         self.shot(f"receipt-{service_id}")
+        self.wait_for_done()
         pilot.tap("nav.next")
         return reference
+
+    def wait_for_done(self) -> None:
+        """Let the receipt's guard time pass ("Done" is greyed for a moment after the receipt appears)."""
+        allowed_at = self.view.journey.finish_allowed_at()
+        if allowed_at is None:
+            return
+        if self.pilot.clock is not None:
+            self.pilot.advance(max(0.0, allowed_at - self.pilot.clock()))
+        else:
+            self.pilot.wait_until(self.view.journey.can_finish, self.wait_s, "the receipt's guard time")
 
     def take_photo(self) -> None:
         """Wait for the face check, take the photo through the countdown, accept it."""

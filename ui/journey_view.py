@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _IDLE_TITLE = N_("Do you need more time?")
 _IDLE_BODY = N_("For your privacy, everything you entered will be erased in {seconds} seconds.")
+#: On the receipt nothing is erased (the record is saved): the warning says only that the screen closes.
+_IDLE_BODY_SAVED = N_("Your data is saved. This screen closes in {seconds} seconds.")
 _IDLE_CONTINUE = N_("Yes, continue")
 _IDLE_END = N_("No, end now")
 
@@ -210,6 +212,10 @@ class JourneyView:
         """A physical keyboard (desktop): handed to the screen."""
         self.screen.key(event)
 
+    def shown(self) -> object:
+        """The screen shown (a new object at every step change) and its page."""
+        return (self.screen, self.screen.page_shown())
+
     # -- internals --------------------------------------------------------------------------------
     def _sync_screen(self) -> None:
         step = self.journey.step
@@ -304,7 +310,7 @@ class JourneyView:
                     (rect.x, rect.y, m.px(150), rect.height),
                     kit,
                     "\u2039  " + tr(BACK),
-                    self.journey.back,
+                    nav.on_back or self.journey.back,
                     style="secondary",
                 )
             )
@@ -341,7 +347,7 @@ class JourneyView:
             area,
             self.kit,
             tr(_IDLE_TITLE),
-            tr(_IDLE_BODY).format(seconds=seconds),
+            tr(_IDLE_BODY_SAVED if self.journey.step is Step.RECEIPT else _IDLE_BODY).format(seconds=seconds),
             [
                 ("end", tr(_IDLE_END), self.journey.cancel, "secondary"),
                 ("continue", tr(_IDLE_CONTINUE), self.journey.touch, "primary"),

@@ -114,6 +114,22 @@ class Pilot:
         return "\n".join(self.texts())
 
     # -- acting ----------------------------------------------------------------------------------
+    def look(self) -> None:
+        """Let the fake clock pass the app's settle time after a screen change, as a person reading it would.
+
+        The app ignores touches for :data:`ui.app.SCREEN_SETTLE_S` after the screen changes; with a real
+        clock the pilot waits for it.
+        """
+        self.app.draw_if_needed(self.app.clock())  # a screen change starts the app's settle time
+        remaining = self.app.settles_at - self.app.clock()
+        if remaining <= 0:
+            return
+        if self.clock is not None:
+            self.advance(remaining)
+        else:
+            time.sleep(remaining)
+            self.settle()
+
     def tap(self, id: str) -> None:
         """Tap the middle of the widget ``id``; it must be visible, enabled and really under the finger."""
         widget = self.find(id)
@@ -130,8 +146,18 @@ class Pilot:
         """Tap the screen at ``pos`` (window pixels)."""
         self.drag([pos])
 
+    def double_tap(self, pos: tuple[int, int]) -> None:
+        """Two quick taps at ``pos``: both reach the app in one batch, as a real double tap does."""
+        self.look()
+        for _ in range(2):
+            Pilot._finger += 1
+            self._post_finger(pygame.FINGERDOWN, pos, Pilot._finger)
+            self._post_finger(pygame.FINGERUP, pos, Pilot._finger)
+        self.settle(6)
+
     def drag(self, points: list[tuple[int, int]]) -> None:
         """Put a finger down at the first point, move it through the others and lift it at the last."""
+        self.look()
         Pilot._finger += 1
         finger = Pilot._finger
         self._post_finger(pygame.FINGERDOWN, points[0], finger)

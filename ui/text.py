@@ -16,16 +16,15 @@ from pathlib import Path
 import pygame
 import pygame.freetype
 
+from kiosk.design_fonts import DESIGN_FONT_BOLD, DESIGN_FONT_REGULAR
+
 log = logging.getLogger(__name__)
 
 Color = tuple[int, int, int] | tuple[int, int, int, int]
 
 #: Regular and bold faces, best first. Debian paths; the installer puts the fonts there.
 _FONT_FAMILIES: tuple[tuple[str, str], ...] = (
-    (
-        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-        "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
-    ),
+    (str(DESIGN_FONT_REGULAR), str(DESIGN_FONT_BOLD)),
     (
         "/usr/share/fonts/opentype/inter/Inter-Regular.otf",
         "/usr/share/fonts/opentype/inter/Inter-SemiBold.otf",

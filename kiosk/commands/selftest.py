@@ -17,6 +17,7 @@ import msgspec
 from hal.device import Device, Health, HealthStatus
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_config_argument
 from kiosk.config import Config, ConfigError, load_config
+from kiosk.design_fonts import design_font_warning
 from kiosk.devices import open_devices
 
 #: Faults a technician (or a test) can switch on in simulated devices: device -> allowed faults.
@@ -109,6 +110,9 @@ def self_test(config: Config) -> list[DeviceReport]:
             reports.append(DeviceReport(name, device.backend, str(health.status), health.detail))
     for warning in fallbacks:
         print(f"kiosk: warning: {warning.message}", file=sys.stderr)
+    font = design_font_warning(config.ui.font)
+    if font:
+        print(f"kiosk: warning: {font}", file=sys.stderr)
     return reports
 
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.storage import atomic_write
+
 #: The file name in the data directory.
 FILE_NAME = "technician-pin"
 
-MIN_LENGTH = 4
+MIN_LENGTH = 6
 MAX_LENGTH = 12
 _PIN = re.compile(rf"[0-9]{{{MIN_LENGTH},{MAX_LENGTH}}}")
 
@@ -41,7 +41,7 @@ _MAXMEM = 64 * 1024 * 1024
 
 
 class PinFormatError(ValueError):
-    """A PIN that cannot be set: not 4 to 12 digits, or too easy to guess."""
+    """A PIN that cannot be set: not 6 to 12 digits, or too easy to guess."""
 
 
 class PinFileError(OSError):
@@ -97,7 +97,7 @@ def check_pin_format(pin: str) -> str:
     """Return ``pin`` when it may be set as the technician PIN.
 
     Raises:
-        PinFormatError: Not 4 to 12 digits (0-9), or one digit repeated, or a run such as 1234 / 9876.
+        PinFormatError: Not 6 to 12 digits (0-9), or one digit repeated, or a run such as 123456 / 987654.
     """
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise PinFormatError(f"the PIN must be {MIN_LENGTH} to {MAX_LENGTH} digits (0-9)")
@@ -105,7 +105,7 @@ def check_pin_format(pin: str) -> str:
         raise PinFormatError("the PIN must not be one digit repeated")
     steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:], strict=False)}
     if steps in ({1}, {9}):
-        raise PinFormatError("the PIN must not be a run of consecutive digits such as 1234 or 9876")
+        raise PinFormatError("the PIN must not be a run of consecutive digits such as 123456 or 987654")
     return pin
 
 
@@ -187,23 +187,6 @@ class TechnicianPin:
         directory = self.path.parent
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = directory / f".{self.path.name}.{secrets.token_hex(4)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "w", encoding="ascii") as handle:
-                    handle.write(line)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                raise
-            # The rename is durable only once the directory entry is on disk.
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            atomic_write(self.path, line.encode("ascii"), mode=0o600)
         except OSError as exc:
             raise PinFileError(f"cannot write the technician PIN file {self.path} ({exc.strerror})") from None

@@ -11,15 +11,16 @@ Nothing personal is ever stored here: the audit log names actions and outcomes, 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
+
+from kiosk import storage
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class MaintenanceStoreError(Exception):
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
+    """Audit, metric samples and the PIN lockout tables."""
     db["audit"].create(
         {"id": int, "at": float, "session": str, "action": str, "outcome": str, "detail": str},
         pk="id",
@@ -52,9 +54,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
 
 
 #: Numbered schema migrations, applied in order, each in its own transaction.
-MIGRATIONS: tuple[tuple[int, str, Callable[[sqlite_utils.Database], None]], ...] = (
-    (1, "audit, metric samples, PIN lockout", _migration_1),
-)
+MIGRATIONS: tuple[storage.Migration, ...] = ((1, "audit, metric samples, PIN lockout", _migration_1),)
 
 
 class MaintenanceStore:
@@ -83,18 +83,21 @@ class MaintenanceStore:
             raise MaintenanceStoreError(f"cannot create {self.path.parent} ({exc.strerror})") from None
         try:
             self._open()
-        except sqlite3.DatabaseError as exc:
+        except storage.NewerSchemaError as exc:
+            self._close_quietly()
+            raise MaintenanceStoreError(
+                f"{self.path} was written by newer software ({exc}): update the firmware"
+            ) from None
+        except (sqlite3.DatabaseError, OSError) as exc:
             self._close_quietly()
             if not _is_corruption(exc):
                 raise MaintenanceStoreError(f"cannot open {self.path}: {exc}") from None
             self._move_aside(str(exc))
             try:
                 self._open()
-            except sqlite3.Error as again:
+            except (sqlite3.Error, OSError) as again:
                 self._close_quietly()
                 raise MaintenanceStoreError(f"cannot open {self.path}: {again}") from None
-        with contextlib.suppress(OSError):
-            self.path.chmod(0o600)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path, *, clock: Callable[[], float] = time.time) -> MaintenanceStore:
@@ -102,64 +105,27 @@ class MaintenanceStore:
         return cls(Path(data_dir) / FILE_NAME, clock=clock)
 
     def _open(self) -> None:
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        try:
-            if self.path.stat().st_size:
-                problem = conn.execute("PRAGMA quick_check").fetchone()[0]
-                if problem != "ok":
-                    raise sqlite3.DatabaseError(f"database disk image is malformed: {problem}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise MaintenanceStoreError(
-                    f"{self.path} cannot use write-ahead logging (journal mode {mode})"
-                )
-            conn.execute("PRAGMA synchronous = FULL")
-        except BaseException:
-            conn.close()
-            raise
-        self._db = sqlite_utils.Database(conn, execute_plugins=False)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        db = self.db
-        newest = MIGRATIONS[-1][0]
-        for version, name, migrate in MIGRATIONS:
-            # BEGIN IMMEDIATE: two processes opening a new file at once do not both migrate it.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                current = db.execute("PRAGMA user_version").fetchone()[0]
-                if current > newest:
-                    raise MaintenanceStoreError(
-                        f"{self.path} was written by newer software (schema {current}, this software knows "
-                        f"up to {newest}): update the firmware"
-                    )
-                if version > current:
-                    migrate(db)
-                    db.execute(f"PRAGMA user_version = {int(version)}")
-                    log.info("maintenance database migrated to version %d (%s)", version, name)
-                db.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        self._db = storage.connect_durable(self.path, timeout=BUSY_TIMEOUT_S)
+        if existed:
+            problem = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if problem != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {problem}")
+        storage.migrate(self._db, MIGRATIONS, what="maintenance database")
 
     @property
     def db(self) -> sqlite_utils.Database:
         """The sqlite-utils database (use :meth:`use` to hold the lock while using it)."""
-        if self._db is None:
-            raise MaintenanceStoreError("the maintenance database is closed")
-        return self._db
+        return storage.require_open(self._db, "the maintenance database is closed", MaintenanceStoreError)
 
-    @contextlib.contextmanager
-    def use(self, action: str) -> Iterator[sqlite_utils.Database]:
+    def use(self, action: str) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
         """Hold the lock around a use of the database; SQLite errors become :class:`MaintenanceStoreError`."""
-        with self._lock:
-            db = self.db
-            try:
-                yield db
-            except sqlite3.Error as exc:
-                raise MaintenanceStoreError(f"{action} failed in {self.path.name}: {exc}") from None
+        name = self.path.name
+        return storage.locked(
+            self._lock,
+            lambda: self.db,
+            lambda exc: MaintenanceStoreError(f"{action} failed in {name}: {exc}"),
+        )
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (before a clean shutdown)."""
@@ -172,23 +138,16 @@ class MaintenanceStore:
             self._close_quietly()
 
     def _close_quietly(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        storage.close_quietly(self._db)
+        self._db = None
 
     def _move_aside(self, problem: str) -> None:
-        stamp = datetime.datetime.fromtimestamp(self._clock(), tz=datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        for suffix in ("", "-wal", "-shm"):
-            source = Path(f"{self.path}{suffix}")
-            if source.exists():
-                try:
-                    source.rename(f"{aside}{suffix}")
-                except OSError as exc:
-                    raise MaintenanceStoreError(
-                        f"{self.path} is damaged ({problem}) and cannot be moved aside ({exc.strerror})"
-                    ) from None
+        try:
+            aside = storage.move_aside(self.path, self._clock())
+        except OSError as exc:
+            raise MaintenanceStoreError(
+                f"{self.path} is damaged ({problem}) and cannot be moved aside ({exc.strerror})"
+            ) from None
         log.error("damaged maintenance database moved aside to %s (%s); starting a new one", aside, problem)
 
     def __enter__(self) -> MaintenanceStore:

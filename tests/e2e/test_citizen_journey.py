@@ -55,7 +55,12 @@ def kiosk_on_screen(tmp_path):
         config = Config(
             kiosk=KioskSettings(id=KIOSK_ID, data_dir=str(data), regency="71.10"),
             server=ServerSettings(
-                url=server.url, token=token, public_key=lab.keys.box_public, verify_tls=False, timeout_s=5.0
+                url=server.url,
+                token=token,
+                public_key=lab.keys.box_public,
+                ack_verify_key=lab.keys.sign_public,
+                verify_tls=False,
+                timeout_s=5.0,
             ),
             sync=SyncSettings(backoff_initial_s=0.2, backoff_max_s=1.0, poll_interval_s=1.0),
         )
@@ -127,6 +132,7 @@ def test_an_ektp_pre_registration_reaches_the_registry_intact(kiosk_on_screen, c
     assert pilot.find("receipt.code").text == reference == reference_for(record_id)
     pilot.wait_until(lambda: view.screen.print_state == "printed", 20, "the printer")
     assert len(list((tmp_path / "receipts").glob("*.png"))) == 1
+    auto.wait_for_done()
     pilot.tap("nav.next")
     assert journey.step is Step.WELCOME
 

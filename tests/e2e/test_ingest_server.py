@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
@@ -14,9 +15,12 @@ import urllib.parse
 from pathlib import Path
 
 import ingest_server
+import nacl.signing
 import pytest
 from ingest_lab import IngestLab
 from ingest_server import IngestStore, ServerKeys, parse_idempotency_key
+
+from kiosk.protocol import verify_receipt
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
@@ -56,8 +60,13 @@ def test_created_then_repeat_gives_the_original_receipt(lab, server):
     again_status, _, again = request(server, "POST", "/v1/records", sealed.blob, record_headers(lab, sealed))
     assert (status, again_status) == (201, 200)
     assert again == receipt
-    assert set(receipt) == {"record_id", "received_at", "receipt_id"}
+    assert set(receipt) == {"record_id", "kiosk_id", "sha256", "received_at", "receipt_id", "signature"}
     assert receipt["record_id"] == sealed.record_id
+    # Signed with the acknowledgement key the kiosk pins: it verifies for exactly this record.
+    verify_key = nacl.signing.VerifyKey(base64.b64decode(lab.keys.sign_public))
+    verify_receipt(
+        receipt, verify_key, record_id=sealed.record_id, kiosk_id=lab.kiosk_id, sha256=sealed.sha256
+    )
     (received,) = server.records()
     assert received.receipt_id == receipt["receipt_id"]
     assert received.record == record

@@ -148,3 +148,17 @@ def test_a_bundle_of_a_kiosk_the_server_does_not_know_is_refused(lab, usb, tmp_p
     assert "not enrolled" in capsys.readouterr().err
     assert not list(usb.glob("*.ack.json"))
     assert server_receipts(lab) == {}
+
+
+def test_the_server_refuses_to_write_its_ack_through_a_planted_symlink(lab, usb, tmp_path, capsys):
+    with lab.outbox() as outbox:
+        lab.enqueue(outbox, 1)
+    bundle = export(lab, usb)
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    planted = usb / "ack.json"
+    planted.symlink_to(victim)
+    assert import_bundle(lab, bundle, planted) == 1
+    assert "symlink" in capsys.readouterr().err
+    assert victim.read_text() == "keep"
+    assert planted.is_symlink()

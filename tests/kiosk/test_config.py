@@ -79,7 +79,13 @@ def test_simulated_switches_every_enabled_device_but_leaves_disabled_ones_off() 
 
 @pytest.mark.parametrize(
     "text",
-    ["[camera]\nbackend = 'webcam9000'", "this is not toml ["],
+    [
+        "[camera]\nbackend = 'webcam9000'",
+        "this is not toml [",
+        # Nested a few thousand levels deep: tomllib recurses; this used to end in a RecursionError traceback.
+        "[camera]\nbackend = " + "[" * 5000 + "]" * 5000,
+        "[camera]\nbackend = " + "{a = " * 3000 + "1" + "}" * 3000,
+    ],
 )
 def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path, text: str) -> None:
     path = tmp_path / "bad.toml"

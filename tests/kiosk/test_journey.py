@@ -10,7 +10,15 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk.events import RecordSaved, RecordSaveFailed
-from kiosk.journey import CONSENT_VERSION, PHOTO_AT_COUNTER, Capabilities, Journey, Notice, Step
+from kiosk.journey import (
+    CONSENT_VERSION,
+    PHOTO_AT_COUNTER,
+    RECEIPT_GUARD_S,
+    Capabilities,
+    Journey,
+    Notice,
+    Step,
+)
 from kiosk.records import PenPoint, SignatureCapture
 from kiosk.regions import districts_of
 from kiosk.services import load_services
@@ -142,7 +150,7 @@ def to_review(journey: Journey, service_id: str) -> list[Step]:
 
 
 @pytest.mark.parametrize("service_id", list(ANSWERS))
-def test_every_service_from_welcome_to_receipt_and_back(journey, service_id):
+def test_every_service_from_welcome_to_receipt_and_back(journey, clock, service_id):
     assert journey.step is Step.WELCOME
     seen = to_review(journey, service_id)
     service = CATALOG.get(service_id)
@@ -169,6 +177,9 @@ def test_every_service_from_welcome_to_receipt_and_back(journey, service_id):
     assert receipt.reference == "ABCD-EFGH-JKM" and receipt.documents == service.documents
     # The record is sealed on disk: the journey already let go of the citizen's answers.
     assert journey.fields == {} and journey.photo_jpeg is None and journey.signature is None
+    # "Done" is not honoured during the guard time: a double tap on "Save" keeps the receipt.
+    assert not journey.can_finish() and not journey.finish() and journey.step is Step.RECEIPT
+    clock.advance(RECEIPT_GUARD_S)
     assert journey.finish()
     assert journey.step is Step.WELCOME and journey.receipt is None and journey.service is None
 

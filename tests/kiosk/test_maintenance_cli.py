@@ -76,7 +76,7 @@ def test_two_different_pins_change_nothing(
 def test_a_weak_pin_is_refused_before_it_is_asked_again(
     config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    prompts = typed(monkeypatch, "1234")
+    prompts = typed(monkeypatch, "123456")
     assert main(["set-pin", "--config", str(config)]) == 2
     assert len(prompts) == 1
     assert "consecutive" in capsys.readouterr().err

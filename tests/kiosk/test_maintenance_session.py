@@ -157,7 +157,7 @@ def test_each_further_lockout_doubles_until_a_right_pin(kiosk: Kiosk) -> None:
 
     def five_wrong() -> float | None:
         for _ in range(5):
-            result = session.enter("2580")
+            result = session.enter("258013")
         return result.retry_after_s
 
     assert five_wrong() == 60.0
@@ -173,7 +173,7 @@ def test_each_further_lockout_doubles_until_a_right_pin(kiosk: Kiosk) -> None:
 
 def test_the_lockout_survives_a_restart(kiosk: Kiosk) -> None:
     for _ in range(5):
-        kiosk.session.enter("2580")
+        kiosk.session.enter("258013")
     session = kiosk.restart()  # power cut, kiosk boots again
     result = session.enter(PIN)
     assert result.outcome is EntryOutcome.LOCKED
@@ -182,14 +182,14 @@ def test_the_lockout_survives_a_restart(kiosk: Kiosk) -> None:
 
 def test_failures_below_the_limit_also_survive_a_restart(kiosk: Kiosk) -> None:
     for _ in range(4):
-        kiosk.session.enter("2580")
+        kiosk.session.enter("258013")
     session = kiosk.restart()
-    assert session.enter("2580").outcome is EntryOutcome.LOCKED
+    assert session.enter("258013").outcome is EntryOutcome.LOCKED
 
 
 def test_a_clock_set_back_cannot_stretch_a_lockout(kiosk: Kiosk) -> None:
     for _ in range(5):
-        kiosk.session.enter("2580")
+        kiosk.session.enter("258013")
     kiosk.wall.advance(-86_400)  # no RTC: the clock went back a day at boot
     result = kiosk.session.enter(PIN)
     assert result.outcome is EntryOutcome.LOCKED

@@ -17,7 +17,7 @@ from hal.events import BatteryLow, MainsLost
 from hal.power import PowerMonitor, PowerReading, SimulatedFuelGauge
 from kiosk.config import PowerPolicySettings, SyncSettings
 from kiosk.events import RecordSaved
-from kiosk.journey import Capabilities, Journey, Notice, Step
+from kiosk.journey import RECEIPT_GUARD_S, Capabilities, Journey, Notice, Step
 from kiosk.outbox import Outbox
 from kiosk.power_policy import (
     RECEIPT_READ_S,
@@ -256,6 +256,7 @@ def test_mains_lost_mid_journey_shows_the_banner_and_the_citizen_finishes(kiosk:
     assert kiosk.journey.step is Step.RECEIPT
     assert kiosk.journey.receipt.record_id == saved.record_id
     assert kiosk.outbox.get(saved.record_id) is not None  # the record is saved, sealed
+    kiosk.clock.advance(RECEIPT_GUARD_S)  # the receipt's guard against a double tap on "Save"
     assert kiosk.journey.finish()
     kiosk.turn()
     assert kiosk.witness.calls == []  # on battery, but no reason to shut down
@@ -298,6 +299,7 @@ def test_battery_low_lets_the_citizen_finish_then_shuts_down_once_after_commit_a
     assert kiosk.witness.calls == []  # ...and a commit is never cut short
     saved = kiosk.save_completes()
     assert kiosk.journey.step is Step.RECEIPT
+    kiosk.clock.advance(RECEIPT_GUARD_S)
     assert kiosk.journey.finish()
     kiosk.turn()
 

@@ -74,3 +74,16 @@ def test_a_wrong_fault_switch_is_a_usage_error(tmp_path: Path, args: list[str], 
     result = _selftest(tmp_path, *args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_design_font_is_a_warning_naming_the_package(tmp_path: Path) -> None:
+    from kiosk.design_fonts import design_font_warning
+
+    present = tmp_path / "NotoSans-Regular.ttf"
+    present.write_bytes(b"font")
+    missing = tmp_path / "NotoSans-Bold.ttf"
+    warning = design_font_warning("", (present, missing))
+    assert "Noto Sans" in warning and str(missing) in warning and "fonts-noto-core" in warning
+    assert str(present) not in warning
+    assert design_font_warning("", (present,)) == ""
+    assert design_font_warning("/opt/fonts/Other.ttf", (missing,)) == ""  # the technician chose a font

@@ -382,7 +382,11 @@ def test_a_bug_while_sending_neither_strands_the_record_nor_kills_the_worker(
             return super().post_record(item)
 
     lab.enqueue(outbox, 1)
-    worker = make_worker(client=OnceBroken(server.url, lab.token, lab.kiosk_id, timeout=2, clock=clock))
+    worker = make_worker(
+        client=OnceBroken(
+            server.url, lab.token, lab.kiosk_id, timeout=2, clock=clock, ack_verify_key=lab.keys.sign_public
+        )
+    )
     status = wait_for(worker, events, lambda s: s.state == "waiting")
     (item,) = outbox.items()
     assert (item.state, item.attempts) == ("pending", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import tarfile
@@ -18,6 +19,7 @@ from kiosk.sealing import (
     open_sealed_record,
     seal_record,
 )
+from kiosk.storage import UnsafePathError
 from kiosk.usb_export import (
     AckError,
     BundleError,
@@ -269,3 +271,64 @@ def test_garbage_is_not_an_ack(tmp_path: Path, content: bytes) -> None:
         read_ack(path, verify)
     with pytest.raises(AckError, match="cannot read"):
         read_ack(tmp_path / "missing.json", verify)
+
+
+def _resigned(setup: Setup, path: Path, **manifest_changes: object) -> Path:
+    """The bundle with its manifest changed and signed again by the kiosk's own key (a valid signature)."""
+
+    def change(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members["manifest.json"])
+        manifest.update(manifest_changes)
+        members["manifest.json"] = json.dumps(manifest).encode()
+        members["manifest.sig"] = base64.b64encode(setup.identity.sign(members["manifest.json"])) + b"\n"
+
+    return _rewrite(path, change)
+
+
+@pytest.mark.parametrize("bundle_id", ["x/../../escaped", "../../../etc/cron.d/evil", "", 42, None])
+def test_a_bundle_id_that_is_not_a_uuid_is_refused_even_when_signed(setup: Setup, bundle_id: object) -> None:
+    setup.enqueue(1)
+    path = _resigned(setup, export_bundle(setup.outbox, setup.identity, setup.usb, kiosk_id=KIOSK_ID),
+                     bundle_id=bundle_id)  # fmt: skip
+    with pytest.raises(BundleError, match="not a UUID"):
+        read_bundle(path, setup.identity.verify_key_b64)
+
+
+@pytest.mark.parametrize("kiosk_id", ["../../x", "a/b", ".hidden", ""])
+def test_a_kiosk_id_that_is_not_a_plain_name_is_refused(setup: Setup, kiosk_id: str) -> None:
+    """The kiosk id names the acknowledgement file too; with a key given directly nothing else checks it."""
+    setup.enqueue(1)
+    path = _resigned(setup, export_bundle(setup.outbox, setup.identity, setup.usb, kiosk_id=KIOSK_ID),
+                     kiosk_id=kiosk_id)  # fmt: skip
+    with pytest.raises(BundleError, match="not a plain kiosk id"):
+        read_bundle(path, setup.identity.verify_key_b64)
+
+
+def test_a_symlink_planted_under_the_export_name_is_refused_never_followed(
+    setup: Setup, tmp_path: Path
+) -> None:
+    setup.enqueue(2)
+    victim = tmp_path / "data" / "technician-pin"
+    victim.write_text("scrypt$the-real-hash\n")
+    planted = setup.usb / f"dukcapil-{KIOSK_ID}-20240501T030405Z.bundle.tar"
+    planted.symlink_to(victim)
+    with pytest.raises(UnsafePathError):
+        export_bundle(
+            setup.outbox, setup.identity, setup.usb, kiosk_id=KIOSK_ID, clock=lambda: 1_714_532_645.0
+        )
+    assert victim.read_text() == "scrypt$the-real-hash\n"
+    assert planted.is_symlink()
+    assert sorted(p.name for p in setup.usb.iterdir()) == [planted.name]  # no temp file left behind
+    assert setup.outbox.counts()["pending"] == 2
+
+
+def test_a_symlink_planted_under_the_ack_name_is_refused_never_followed(setup: Setup, tmp_path: Path) -> None:
+    setup.enqueue(1)
+    bundle = read_bundle(export_bundle(setup.outbox, setup.identity, setup.usb, kiosk_id=KIOSK_ID),
+                         setup.identity.verify_key_b64)  # fmt: skip
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (setup.usb / f"dukcapil-{KIOSK_ID}-{bundle.bundle_id}.ack.json").symlink_to(victim)
+    with pytest.raises(UnsafePathError):
+        write_ack(setup.usb, bundle, [], setup.ack_signing)
+    assert victim.read_text() == "keep"

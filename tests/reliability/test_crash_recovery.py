@@ -39,6 +39,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
             url=server.url,
             token=lab.token,
             kiosk_id=lab.kiosk_id,
+            ack_verify_key=lab.keys.sign_public,
         )
         loop = CrashLoop(setup, rng=random.Random(int(os.environ.get("KIOSK_CRASH_SEED", "20240501"))))
         started = time.monotonic()

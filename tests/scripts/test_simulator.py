@@ -32,3 +32,17 @@ def test_the_written_config_is_valid_and_points_at_the_server(tmp_path: Path) ->
     assert (config.server.url, config.server.token) == ("http://127.0.0.1:40123", token)
     assert config.server.public_key == keys.box_public
     assert config.server.ack_verify_key == keys.sign_public
+
+
+def test_the_window_size_is_chosen_on_the_command_line(tmp_path):
+    import argparse
+
+    import pytest
+    from simulator import parse_size
+
+    keys, token = prepare(tmp_path)
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:40123", keys, token, parse_size("800x480")))
+    assert tuple(config.ui.size) == (800, 480)
+    for bad in ("800", "axb", "10x10"):
+        with pytest.raises(argparse.ArgumentTypeError, match="WIDTHxHEIGHT"):
+            parse_size(bad)

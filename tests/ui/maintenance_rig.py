@@ -209,6 +209,7 @@ class Rig:
     # -- gestures -------------------------------------------------------------------------------
     def hold(self, pos: tuple[int, int], seconds: float) -> None:
         """Put a finger down at ``pos``, keep it there for ``seconds`` (fake time) and lift it."""
+        self.pilot.look()
         self._finger(pygame.FINGERDOWN, pos)
         self.pilot.settle()
         self.pilot.advance(seconds)

@@ -10,7 +10,7 @@ from hal.events import BatteryLow, MainsLost, PenSample
 from hal.printer import SimulatedPrinter
 from hal.settings import CameraSettings
 from kiosk.events import SyncStatusChanged
-from kiosk.journey import PHOTO_AT_COUNTER, Step
+from kiosk.journey import PHOTO_AT_COUNTER, RECEIPT_GUARD_S, Step
 from kiosk.services import load_services
 from kiosk.validation import normalize
 from tests.ui.conftest import TODAY, Health
@@ -360,3 +360,90 @@ def test_every_screen_fits_the_display_at_every_supported_size(on_screen, size):
     check()
     pilot.tap("kecamatan") if pilot.exists("kecamatan") else None
     check()
+
+
+def fill_page(screen, service="ektp"):
+    auto = Autopilot(screen.pilot, screen.view)
+    for spec in screen.journey.fields_on_step():
+        if screen.pilot.exists(spec.id) and spec.id in values(service):
+            auto.fill(spec, values(service)[spec.id])
+
+
+def test_a_double_tap_on_lanjut_moves_one_page_and_kembali_turns_back_a_page(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.DETAILS)
+    form = screen.view.screen
+    assert screen.journey.step is Step.DETAILS and form.page == 0
+    fill_page(screen)
+    screen.pilot.tap("nav.next")
+    assert form.page == 1
+    fill_page(screen)  # every page answered: a second "Lanjut" on page 2 would leave the step
+    screen.pilot.tap("nav.back")
+    assert screen.journey.step is Step.DETAILS and form.page == 0  # page 1, not the identity step
+    screen.pilot.double_tap(screen.pilot.find("nav.next").rect.center)
+    assert screen.journey.step is Step.DETAILS and form.page == 1  # one page on, not two
+
+
+def test_lanjut_on_a_page_with_an_empty_required_field_stays_and_says_why(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.DETAILS)
+    form = screen.view.screen
+    screen.pilot.tap("nav.next")
+    assert screen.journey.step is Step.DETAILS and form.page == 0
+    assert any(screen.journey.issues_for(spec.id) for spec in screen.journey.fields_on_step())
+
+
+def test_a_double_tap_on_save_keeps_the_receipt_until_done_after_the_guard(on_screen):
+    screen = on_screen()
+    pilot = screen.pilot
+    start_to(screen, Step.SIGNATURE)
+    Autopilot(pilot, screen.view).sign()
+    pilot.tap("review.consent")
+    save = pilot.find("nav.next").rect.center
+    pilot.double_tap(save)
+    pilot.wait_until(lambda: screen.journey.step is not Step.SAVING, 10, "saving")
+    assert screen.journey.step is Step.RECEIPT
+    assert len(screen.registration.requests) == 1  # saved once
+    done = pilot.find("nav.next")
+    assert done.rect.center == save and not done.enabled  # "Done" sits where "Save" was, greyed
+    pilot.tap_at(save)
+    assert screen.journey.step is Step.RECEIPT and pilot.exists("receipt.code")
+    pilot.advance(RECEIPT_GUARD_S)
+    assert pilot.find("nav.next").enabled
+    pilot.tap("nav.next")
+    assert screen.journey.step is Step.WELCOME
+
+
+def test_a_finger_that_went_down_before_a_screen_change_does_not_act_on_the_new_screen(on_screen):
+    screen = on_screen()
+    pilot = screen.pilot
+    start_to(screen, Step.DETAILS)
+    form = screen.view.screen
+    fill_page(screen)
+    pilot.tap("nav.next")
+    fill_page(screen)  # every page answered: "Lanjut" on page 2 would leave the step
+    pilot.tap("nav.back")
+    pos = pilot.find("nav.next").rect.center
+    pilot.look()
+    pilot._post_finger(pygame.FINGERDOWN, pos, 901)
+    pilot.settle()
+    form.go_next()  # the page turns under the finger (any cause: a timer, an event)
+    pilot.settle()
+    assert form.page == 1
+    pilot._post_finger(pygame.FINGERUP, pos, 901)
+    pilot.settle()
+    assert screen.journey.step is Step.DETAILS  # page 2's "Lanjut" was not pressed
+
+
+def test_the_idle_warning_on_the_receipt_says_the_data_is_saved_not_erased(on_screen):
+    screen = on_screen(idle_warning_s=60.0)
+    pilot = screen.pilot
+    start_to(screen, Step.SIGNATURE)
+    Autopilot(pilot, screen.view).sign()
+    pilot.tap("review.consent")
+    pilot.tap("nav.next")
+    pilot.wait_until(lambda: screen.journey.step is Step.RECEIPT, 10, "saving")
+    pilot.advance(61)
+    assert screen.journey.idle_warning
+    text = pilot.screen_text()
+    assert "Data Anda sudah tersimpan" in text and "dihapus" not in text

@@ -58,6 +58,9 @@ class IdleScene:
     def key(self, event: pygame.event.Event) -> None:
         pass
 
+    def shown(self) -> object:
+        return self
+
 
 class Systemd:
     """The receiving end of ``NOTIFY_SOCKET``."""

@@ -50,6 +50,9 @@ class Scene:
     def key(self, event):
         pass
 
+    def shown(self):
+        return self
+
 
 def running(kit, build):
     clock = FakeClock()

@@ -196,6 +196,10 @@ class MaintenanceScene:
         """The page shown."""
         return self.pages[self.page_key]
 
+    def shown(self) -> object:
+        """Scene protocol: the page shown, by identity."""
+        return self.page
+
     def changed(self) -> None:
         """Something shown changed: rebuild the widgets."""
         self.version += 1

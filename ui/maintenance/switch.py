@@ -200,6 +200,12 @@ class KioskScenes:
             self._maintenance_failed("handling an event")
             return True
 
+    def shown(self) -> object:
+        """The maintenance page while maintenance is open, else the citizen's screen."""
+        if self.maintenance is None:
+            return self.citizen.shown()
+        return self.maintenance.shown()
+
     def touched(self) -> None:
         """A touch restarts the idle timers of the scene on screen only."""
         if self.maintenance is None:

@@ -29,6 +29,8 @@ class Nav:
     next_label: str | None = NEXT
     next_enabled: bool = True
     on_next: Callable[[], Any] | None = None
+    #: What "Kembali" does (default: the journey's previous step); a paged form turns back a page first.
+    on_back: Callable[[], Any] | None = None
     cancel: bool = True
 
 
@@ -103,6 +105,10 @@ class Screen:
         A screen whose widgets must be rebuilt for it calls :meth:`changed` as well.
         """
         return False
+
+    def page_shown(self) -> int:
+        """Which page of the screen is shown (a paged form); a page turn counts as a screen change."""
+        return 0
 
     def update(self, now: float) -> None:
         """Advance the screen's own timers (countdowns)."""

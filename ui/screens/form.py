@@ -141,7 +141,9 @@ class FormScreen(Screen):
         """Next page, or leave the step (asking to confirm warnings first)."""
         pages = self._pages(self._content_area())
         if self.page < len(pages) - 1:
-            self.page += 1
+            # A page is checked before it is turned: an empty required field on page 1 is shown on page 1.
+            if self.journey.check_page([spec.id for spec in pages[self.page]]):
+                self.page += 1
             self.changed()
             return
         if self.journey.next():
@@ -151,6 +153,9 @@ class FormScreen(Screen):
         else:
             self._show_first_problem(pages)
         self.changed()
+
+    def page_shown(self) -> int:
+        return self.page
 
     def go_back(self) -> None:
         """Previous page, or the previous step."""
@@ -206,7 +211,7 @@ class FormScreen(Screen):
     def nav(self) -> Nav | None:
         if self.editing:
             return None
-        return Nav(on_next=self.go_next, next_label=NEXT)
+        return Nav(on_next=self.go_next, on_back=self.go_back, next_label=NEXT)
 
     def build(self, area: pygame.Rect) -> list[Widget]:
         if self.editing and self.spec(self.editing) is None:

@@ -78,6 +78,7 @@ class ReceiptScreen(Screen):
     def __init__(self, view) -> None:
         super().__init__(view)
         self.print_state = "none"  # none, printing, printed, failed
+        self._guard_over = False
 
     def enter(self) -> None:
         receipt = self.journey.receipt
@@ -105,7 +106,23 @@ class ReceiptScreen(Screen):
         return self.tr(SAVED)
 
     def nav(self) -> Nav:
-        return Nav(back=False, cancel=False, next_label=DONE, on_next=self.journey.finish)
+        # "Done" stays greyed for the journey's guard time, so the second tap of a double tap on "Save"
+        # cannot end the session before the citizen has seen the code.
+        return Nav(
+            back=False,
+            cancel=False,
+            next_label=DONE,
+            next_enabled=self.journey.can_finish(),
+            on_next=self.journey.finish,
+        )
+
+    def update(self, now: float) -> None:
+        if not self._guard_over and self.journey.can_finish():
+            self._guard_over = True
+            self.changed()
+
+    def next_deadline(self, now: float) -> float | None:
+        return None if self._guard_over else self.journey.finish_allowed_at()
 
     def build(self, area: pygame.Rect) -> list[Widget]:
         kit, m, tr = self.kit, self.kit.metrics, self.tr

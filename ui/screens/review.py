@@ -91,6 +91,9 @@ class ReviewScreen(Screen):
             reason = "not_configured" if isinstance(exc, LookupError) else "storage_error"
             self.journey.apply_event(RecordSaveFailed(reason=reason, detail=type(exc).__name__))
 
+    def page_shown(self) -> int:
+        return self.page
+
     def title(self) -> str:
         return self.tr(TITLE)
 
