@@ -7,7 +7,9 @@ id>`` once ``enqueue`` returned (each report is one write under ``PIPE_BUF`` byt
 at all, even under SIGKILL).
 
 :class:`CrashLoop` is the killer, in the parent: it starts a child (through a fork server that has already
-imported the kiosk, so a child is up in milliseconds), kills it with SIGKILL after a random delay, collects
+imported the kiosk, so a child is up in milliseconds), kills it with SIGKILL the moment it has reported a
+random number of steps (never after a time: on a machine five times slower the kills land in the same phases
+of the workload, just later), collects
 its reports, and checks the outbox file with ``PRAGMA integrity_check`` and that every acknowledged record
 is in it. The crash test and the torture script both drive it; at the end the caller drains the outbox
 cleanly and hands ``attempted`` / ``acknowledged`` and the server's records to :mod:`queue_checker`.
@@ -115,13 +117,17 @@ class CrashLoop:
 
     Args:
         setup: the victim's setup.
-        rng: picks the kill delays.
-        max_delay_s: a child is killed after a delay uniform in [0, max_delay_s] from its start.
+        rng: picks the kill moments.
+        max_steps: a child is killed right after its n-th report, n uniform in [0, max_steps]; the reports
+            alternate ``A`` (an enqueue is about to commit) and ``E`` (it committed), so a kill lands inside
+            a commit, between two, or before the outbox opened (n = 0), whatever the machine's speed.
+        stall_timeout_s: a child that reports nothing for this long is a problem (a hang, not a kill moment).
     """
 
     setup: KioskSetup
     rng: random.Random = field(default_factory=random.Random)
-    max_delay_s: float = 0.2
+    max_steps: int = 16
+    stall_timeout_s: float = 120.0
     #: Operation ids reported as attempted / acknowledged, over all children.
     attempted: set[str] = field(default_factory=set)
     acknowledged: dict[str, str] = field(default_factory=dict)
@@ -136,17 +142,23 @@ class CrashLoop:
         self._context.set_forkserver_preload(PRELOAD)
 
     def run_once(self) -> None:
-        """One child: start it, kill it at a random moment, collect its reports, check the outbox file."""
+        """One child: start it, kill it after a random number of reports, collect them, check the outbox."""
         reader, writer = self._context.Pipe(duplex=False)
         child = self._context.Process(
             target=run_kiosk, args=(self.setup, writer, f"k{self.kills}"), name="crash-victim", daemon=True
         )
         child.start()
         writer.close()
-        deadline = time.monotonic() + self.rng.uniform(0.0, self.max_delay_s)
-        while (left := deadline - time.monotonic()) > 0:
-            if reader.poll(left) and not self._receive(reader):
+        steps = self.rng.randint(0, self.max_steps)
+        seen = 0
+        while seen < steps:
+            if not reader.poll(self.stall_timeout_s):
+                silent = f"the victim reported nothing for {self.stall_timeout_s} s"
+                self.problems.append(f"kill {self.kills}: {silent}")
                 break
+            if not self._receive(reader):
+                break
+            seen += 1
         child.kill()
         child.join()
         while reader.poll(0) and self._receive(reader):

@@ -251,6 +251,12 @@ def _ready() -> None:
     sys.stdout.flush()
 
 
+def _step() -> None:
+    """Tell the parent one unit of work is done (it cuts after a number of steps, never after a time)."""
+    sys.stdout.write("step\n")
+    sys.stdout.flush()
+
+
 def _child_enqueue(args: argparse.Namespace, lab: IngestLab, alive: Callable[[], None]) -> None:
     rng = random.Random(args.seed)
     journal = Journal(Path(args.journal))
@@ -269,8 +275,10 @@ def _child_enqueue(args: argparse.Namespace, lab: IngestLab, alive: Callable[[],
             journal.write("fail", op, sealed.record_id)
             print(f"enqueue failed: {exc}", file=sys.stderr)
             time.sleep(0.05)
+            _step()
             continue
         journal.write("ok", op, sealed.record_id)
+        _step()
 
 
 def _child_sync(args: argparse.Namespace, lab: IngestLab, alive: Callable[[], None]) -> None:
@@ -289,10 +297,12 @@ def _child_sync(args: argparse.Namespace, lab: IngestLab, alive: Callable[[], No
             alive()
             time.sleep(0.05)
             worker.wake()
+            _step()
     _ready()
     while True:
         alive()
         report = sync_once(outbox, client)
+        _step()
         if report.sent == 0 or report.error:
             time.sleep(0.05)
 
@@ -305,6 +315,7 @@ def _child_export(args: argparse.Namespace, lab: IngestLab, alive: Callable[[], 
         alive()
         with contextlib.suppress(ValueError):  # an empty queue: nothing to carry yet
             export_bundle(outbox, lab.identity, usb, kiosk_id=lab.kiosk_id)
+        _step()
         time.sleep(0.01)
 
 
@@ -321,6 +332,7 @@ def _child_migrate(args: argparse.Namespace, lab: IngestLab, alive: Callable[[],
             journal.write("attempt", op, sealed.record_id, str(index))
             outbox.enqueue(sealed)
             journal.write("ok", op, sealed.record_id, str(index))
+        _step()
 
 
 def _child_quota(args: argparse.Namespace, lab: IngestLab, alive: Callable[[], None]) -> None:
@@ -347,6 +359,7 @@ def _child_quota(args: argparse.Namespace, lab: IngestLab, alive: Callable[[], N
             print(f"unexpected: {type(exc).__name__}: {exc}", flush=True)
             raise
         journal.write("ok", op, sealed.record_id)
+        _step()
     problem = outbox.integrity_check()
     print(f"integrity {problem}", flush=True)
 
@@ -533,6 +546,26 @@ class Torture:
                 return False
         return True
 
+    def _wait_steps(self, children: list[Child], steps: int) -> None:
+        """Let the children do ``steps`` units of work between them (their ``step`` lines), then return.
+
+        The cut comes after progress, never after a time, so it lands in the same phases on a machine five
+        times slower. A child that ends or stays silent for :data:`CHILD_START_TIMEOUT_S` ends the wait early.
+        """
+        streams = {child.process.stdout: child for child in children if child.process.stdout is not None}
+        seen = 0
+        while seen < steps and streams:
+            ready, _, _ = select.select(list(streams), [], [], CHILD_START_TIMEOUT_S)
+            if not ready:
+                self._violate(f"children reported no progress for {CHILD_START_TIMEOUT_S} s")
+                return
+            for stream in ready:
+                line = stream.readline()
+                if not line:
+                    del streams[stream]
+                elif line.strip() == "step":
+                    seen += 1
+
     def _new_ops(self) -> int:
         first, self._next_op = self._next_op, self._next_op + OPS_PER_CHILD
         return first
@@ -586,7 +619,7 @@ class Torture:
             for segment in range(self.rng.randint(1, 3)):
                 if segment:
                     self._shake_network()
-                time.sleep(self.rng.uniform(0.02, 1.0))
+                self._wait_steps(children, self.rng.randint(1, 40))
         self._power_cut(children)
         journal = self.workdir / "journals" / f"enqueue-{self._episode:05d}.log"
         self.history.add_journal(journal)
@@ -618,7 +651,7 @@ class Torture:
         kills = loop.kills
         for _ in range(self.rng.randint(3, 12)):
             self._shake_network()
-            loop.max_delay_s = self.rng.uniform(0.05, 1.0)
+            loop.max_steps = self.rng.randint(2, 60)
             loop.run_once()
         self.tally.kills += loop.kills - kills
         for problem in loop.problems[self._crash_problems_seen :]:
@@ -718,7 +751,7 @@ class Torture:
         journal = self.workdir / "journals" / f"migrate-{self._episode:05d}.log"
         child = self._spawn("migrate", journal=journal, dir=directory, first_op=self._new_ops())
         if self._wait_ready([child]):
-            time.sleep(self.rng.uniform(0.0, 1.0))
+            self._wait_steps([child], self.rng.randint(0, 30))
         self._power_cut([child])
         saved: dict[int, list[str]] = {}
         for event, _op, record_id, index in Journal.read(journal):
@@ -759,7 +792,7 @@ class Torture:
         stdout = child.process.stdout
         assert stdout is not None
         if cut:
-            time.sleep(self.rng.uniform(0.0, 0.5))
+            self._wait_steps([child], self.rng.randint(0, 20))
             if child.process.poll() is None:
                 self._power_cut([child])
             output = ""

@@ -20,6 +20,7 @@ once, wherever the chunks were split.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -138,6 +139,10 @@ ISDV4_MAX_PRESSURE = 0x3FF
 ISDV4_START = b"1"
 ISDV4_STOP = b"0"
 ISDV4_QUERY = b"*"
+#: Smallest digitiser axis believed in a size reply: every ISDV4 / W8001 panel reports thousands of units.
+ISDV4_MIN_PLAUSIBLE_AXIS = 1024
+#: Largest aspect ratio believed (panels are between 4:3 and 16:9; noise rarely lands this close).
+ISDV4_MAX_PLAUSIBLE_ASPECT = 4.0
 _ISDV4_IN_RANGE = 0x20
 _ISDV4_TIP = 0x01
 #: Lead byte of a control packet (the query reply), 11 bytes long.
@@ -198,6 +203,19 @@ def encode_isdv4_query_reply(size: DigitiserSize) -> bytes:
     return (
         bytes((SYNC_BIT | _ISDV4_CONTROL,)) + _isdv4_body(size.max_x, size.max_y, size.max_pressure) + b"\0\0"
     )
+
+
+def plausible_isdv4_size(size: DigitiserSize) -> bool:
+    """Whether a size reply could come from a real digitiser (and not from line noise).
+
+    Both axes at least :data:`ISDV4_MIN_PLAUSIBLE_AXIS` units, an aspect ratio within
+    :data:`ISDV4_MAX_PLAUSIBLE_ASPECT`, a pressure range of 0 (no pressure) or at least 255 levels.
+    """
+    if min(size.max_x, size.max_y) < ISDV4_MIN_PLAUSIBLE_AXIS:
+        return False
+    if max(size.max_x, size.max_y) > ISDV4_MAX_PLAUSIBLE_ASPECT * min(size.max_x, size.max_y):
+        return False
+    return size.max_pressure == 0 or 255 <= size.max_pressure <= ISDV4_MAX_PRESSURE
 
 
 def decode_isdv4(buffer: bytes | bytearray | memoryview) -> tuple[list[Report], bytes]:
@@ -305,6 +323,12 @@ class StreamDecoder:
 
     Keeps the unconsumed tail between calls and counts the bytes that formed no valid packet, which
     tells a pad speaking another protocol (or at another baud rate) from a pad with a noisy line.
+
+    A size reply is believed only in the greeting window: after :meth:`expect_size` (the host has just
+    sent ``'*'``), before the first pen packet, once, and only when :func:`plausible_isdv4_size` says
+    so. Anywhere else an 11-byte control packet is line noise that happened to look like one (a noise
+    byte with ``0x40`` set followed by ten bytes) and is dropped as such: it must never resize the
+    canvas mid-session.
     """
 
     def __init__(self, protocol: PadProtocol) -> None:
@@ -312,14 +336,29 @@ class StreamDecoder:
         self._tail = b""
         #: Bytes dropped so far because they formed no valid packet.
         self.discarded_bytes = 0
+        # Set by the greeting thread, cleared by the reader thread: an Event is safe across the two.
+        self._greeting = threading.Event()
+
+    def expect_size(self) -> None:
+        """Open the greeting window: the host has just sent the size query."""
+        self._greeting.set()
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Report]:
         """Add ``data`` to the stream and return the reports it completed, in order."""
         buffer = self._tail + bytes(data)
-        reports, self._tail = self.protocol.decode(buffer)
+        decoded, self._tail = self.protocol.decode(buffer)
+        reports: list[Report] = []
+        for report in decoded:
+            if isinstance(report, PenReading):
+                self._greeting.clear()  # streaming has begun: the window is over
+            elif not (self._greeting.is_set() and plausible_isdv4_size(report)):
+                continue  # counted as discarded below
+            else:
+                self._greeting.clear()
+            reports.append(report)
         used = sum(self.protocol.report_size(report) for report in reports)
         self.discarded_bytes += len(buffer) - len(self._tail) - used
-        return list(reports)
+        return reports
 
     @property
     def pending(self) -> int:

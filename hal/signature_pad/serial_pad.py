@@ -148,13 +148,13 @@ class SerialSignaturePad(SignaturePad):
         """Check that the port is open and readable; an ISDV4 pad must also answer the size query."""
         self._check_open()
         with self._link_lock:
-            reader = self._reader
-            if reader is None or not reader.alive:
+            reader, link = self._reader, self._link
+            if reader is None or link is None or not reader.alive:
                 return self.health()
             try:
                 # Asks the tty driver how many bytes wait: fails once the adapter is gone.
                 reader.serial.in_waiting  # noqa: B018
-                if self.protocol is ISDV4 and not self._query_size(reader):
+                if self.protocol is ISDV4 and not self._query_size(reader, link):
                     self._set_health(HealthStatus.DEGRADED, "signature pad does not answer the size query")
                     return self.health()
             except PORT_ERRORS as exc:
@@ -257,7 +257,7 @@ class SerialSignaturePad(SignaturePad):
             try:
                 reader.connect()
                 if self.protocol is ISDV4:
-                    self._greet_isdv4(reader)
+                    self._greet_isdv4(reader, link)
             except (RuntimeError, *PORT_ERRORS) as exc:
                 log.warning("signature pad lost while starting (%s): %s", self.port, exc)
                 self._drop_reader()
@@ -271,9 +271,9 @@ class SerialSignaturePad(SignaturePad):
             log.info("signature pad connected on %s (%s)", self.port, self.protocol.name)
             return True
 
-    def _greet_isdv4(self, reader: _PadReader) -> None:
+    def _greet_isdv4(self, reader: _PadReader, link: _PadLink) -> None:
         """Ask an ISDV4 digitiser for its size; the query ends by starting it streaming."""
-        if not self._query_size(reader):
+        if not self._query_size(reader, link):
             log.warning(
                 "signature pad on %s did not report its size; assuming %d x %d",
                 self.port,
@@ -281,12 +281,13 @@ class SerialSignaturePad(SignaturePad):
                 self.max_y,
             )
 
-    def _query_size(self, reader: _PadReader) -> bool:
+    def _query_size(self, reader: _PadReader, link: _PadLink) -> bool:
         """Stop, query, wait for the size, start again; True when the digitiser answered."""
         # Stop the stream first, as Linux's w8001 driver does, so the reply is not buried in pen
         # packets; the decoder would cope, but a digitiser may ignore a query while streaming.
         self._size_reported.clear()
         reader.write(ISDV4_STOP)
+        link.decoder.expect_size()  # before the query, so the reply cannot beat the window open
         reader.write(ISDV4_QUERY)
         answered = self._size_reported.wait(self.query_timeout_s) and not self._stopping.is_set()
         reader.write(ISDV4_START)

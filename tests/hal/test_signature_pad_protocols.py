@@ -204,3 +204,63 @@ def test_stream_decoder_counts_the_bytes_that_formed_no_packet() -> None:
     assert decoder.pending == 2
     decoder.reset()
     assert decoder.pending == 0
+
+
+# -- ISDV4 size replies: believed only in the greeting window -------------------------------------
+
+GREETING_SIZE = DigitiserSize(max_x=26202, max_y=16325, max_pressure=1023)
+#: The reported case: a noise byte with 0x40 (and the sync bit) set, then ten bytes without the sync bit.
+NOISE_SIZE_REPLY = bytes([0x80 | 0x40]) + bytes([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A])
+
+plausible_sizes = st.integers(4096, 0xFFFF).flatmap(
+    lambda max_x: st.builds(
+        DigitiserSize,
+        max_x=st.just(max_x),
+        max_y=st.integers(-(-max_x // 4), 0xFFFF).filter(lambda max_y: max_y <= 4 * max_x),
+        max_pressure=st.sampled_from([0, 255, 511, 1023]),
+    )
+)
+
+
+def test_a_noise_packet_that_looks_like_a_size_reply_mid_stream_is_dropped() -> None:
+    pen = PenReading(100, 200, pen_down=True, in_range=True, pressure=10)
+    decoder = StreamDecoder(ISDV4)
+    decoder.expect_size()
+    assert decoder.feed(encode_isdv4_query_reply(GREETING_SIZE)) == [GREETING_SIZE]
+    # Mid-stream, after the greeting: the noise reply (and even a well-formed reply) is noise.
+    reports = decoder.feed(encode_isdv4(pen) + NOISE_SIZE_REPLY + encode_isdv4(pen))
+    reports += decoder.feed(encode_isdv4_query_reply(GREETING_SIZE._replace(max_x=30000)) + encode_isdv4(pen))
+    assert reports == [pen, pen, pen]
+    assert decoder.discarded_bytes == 2 * ISDV4_QUERY_REPLY_SIZE
+
+
+def test_the_greeting_window_takes_one_plausible_reply_and_closes_at_the_first_pen_packet() -> None:
+    pen = PenReading(1, 2, pen_down=False, in_range=True, pressure=0)
+    decoder = StreamDecoder(ISDV4)
+    assert decoder.feed(encode_isdv4_query_reply(GREETING_SIZE)) == []  # never asked
+    decoder.expect_size()
+    assert decoder.feed(NOISE_SIZE_REPLY) == []  # asked, but 0x102 x 0x183 is no digitiser
+    assert decoder.feed(encode_isdv4_query_reply(GREETING_SIZE)) == [GREETING_SIZE]
+    assert decoder.feed(encode_isdv4_query_reply(GREETING_SIZE)) == []  # once
+    decoder.expect_size()
+    assert decoder.feed(encode_isdv4(pen) + encode_isdv4_query_reply(GREETING_SIZE)) == [pen]
+
+
+@FAST
+@given(
+    size=plausible_sizes,
+    readings=st.lists(isdv4_readings, min_size=1, max_size=30),
+    noise=st.lists(st.binary(min_size=1, max_size=24), min_size=1, max_size=30),
+    interleave=st.randoms(use_true_random=False),
+)
+def test_isdv4_decoder_keeps_the_greeting_size_under_line_noise(size, readings, noise, interleave) -> None:
+    decoder = StreamDecoder(ISDV4)
+    decoder.expect_size()
+    sizes = decoder.feed(encode_isdv4_query_reply(size))
+    stream = bytearray()
+    for reading in readings:
+        stream += encode_isdv4(reading)
+        stream += interleave.choice(noise) if interleave.random() < 0.5 else NOISE_SIZE_REPLY
+    for start in range(0, len(stream), 7):
+        sizes += [r for r in decoder.feed(stream[start : start + 7]) if isinstance(r, DigitiserSize)]
+    assert sizes == [size]
