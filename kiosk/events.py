@@ -52,6 +52,18 @@ class RecordRejected(Event):
 
 
 @dataclass(frozen=True)
+class DeliveryAlert(Event):
+    """Something a technician must look at, although no record is lost: a middlebox (proxy, captive portal)
+    answering for the ingest service, or a "delivery" without the service's signed receipt.
+
+    Attributes:
+        reason: plain words naming what answered and what to check.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class RecordSaved(Event):
     """The citizen's record is committed to the outbox (sealed): the receipt may be shown.
 

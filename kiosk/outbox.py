@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import logging
 import os
 import re
@@ -50,7 +51,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -365,18 +366,31 @@ class Outbox:
             drop_blob=True,
         )
 
-    def claim_batch(self, limit: int, *, due_only: bool = True) -> list[OutboxItem]:
+    def claim_batch(
+        self, limit: int, *, due_only: bool = True, exclude: Collection[str] = ()
+    ) -> list[OutboxItem]:
         """Move up to ``limit`` of the oldest due pending records to ``sending`` in ONE transaction.
 
         Same rules as :meth:`claim_next`, oldest first, with blobs. Claiming ahead costs nothing in safety:
         a claim lost to a power cut is recovered to pending on the next open.
+
+        Args:
+            limit: at most this many records.
+            due_only: as for :meth:`claim_next`.
+            exclude: record ids not to claim (the sync worker's records backing off on its own clock).
         """
         with self._storage("taking records to send") as db, db.atomic():
             rows = db.execute(
                 f"UPDATE outbox SET state = 'sending', claimed_by = ? WHERE seq IN ("
-                f"  SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?"
+                f"  SELECT seq FROM outbox WHERE state = 'pending' AND next_attempt <= ?"
+                f"  AND record_id NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?"
                 f") AND state = 'pending' RETURNING {_ITEM_COLUMNS}, seq",
-                (self._owner.token, self._clock() if due_only else float("inf"), max(0, limit)),
+                (
+                    self._owner.token,
+                    self._clock() if due_only else float("inf"),
+                    json.dumps(sorted(exclude)),
+                    max(0, limit),
+                ),
             ).fetchall()
             rows.sort(key=lambda row: row[12])  # RETURNING gives no order; the courier wants oldest first
             blobs = (

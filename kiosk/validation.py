@@ -54,7 +54,6 @@ from typing import Literal
 import phonenumbers
 
 from kiosk.regions import district_for_prefix
-from kiosk.regions import preload as preload_regions
 from kiosk.services import SEX_OPTIONS, FieldSpec
 
 Severity = Literal["error", "warning"]
@@ -119,16 +118,6 @@ def _error(code: str, **params: str | int) -> ValidationIssue:
 
 def _warning(code: str, **params: str | int) -> ValidationIssue:
     return ValidationIssue(code, "warning", params)
-
-
-def warm_up() -> None:
-    """Load the region database and the phone-number metadata now.
-
-    Both load lazily on first use, which would stall the first keystroke by up to a second on a Pi: the
-    composition root calls this at start-up (before the first frame, or on a worker thread).
-    """
-    preload_regions()
-    _parse_phone("0812 0000 0000")
 
 
 def has_errors(issues: Sequence[ValidationIssue]) -> bool:

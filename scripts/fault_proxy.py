@@ -52,7 +52,7 @@ KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 # Headers that belong to one connection, not to the message (RFC 9110 section 7.6.1).
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "content-length", "host"}
+     "transfer-encoding", "upgrade", "content-length", "host", "expect"}
 )  # fmt: skip
 #: Longest a ``timeout`` fault holds a connection when nobody switches the fault back.
 MAX_HOLD_S = 300.0

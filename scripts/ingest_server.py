@@ -651,20 +651,43 @@ class IngestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._reply(Answer.error(HTTPStatus.NOT_FOUND, f"no such resource: {self.path}"))
 
-    def _post_record(self) -> None:
+    def handle_expect_100(self) -> bool:
+        """"100 Continue" only for a request the service will read (``Expect: 100-continue``).
+
+        A record refused from its headers alone (credentials, a malformed key, a body over the limit) gets its
+        answer instead, before the client sent a byte of its body: the client reads it for certain, instead
+        of meeting a reset mid-upload.
+        """
+        if self.command == "POST" and self.path == "/v1/records":
+            _kiosk, record_id, _sha256, problem = self._record_headers()
+            if problem is None:
+                problem = self._length_problem(self.server.max_body, record_id)
+            if problem is not None:
+                self.close_connection = True
+                self._reply(problem)
+                return False
+        return super().handle_expect_100()
+
+    def _record_headers(self) -> tuple[Kiosk | None, str | None, str, Answer | None]:
+        """The kiosk, record id and hash a ``POST /v1/records`` names, or the answer refusing it."""
         kiosk, problem = self._authenticate()
+        record_id = parse_idempotency_key(self.headers.get("Idempotency-Key"))
+        sha256 = (self.headers.get("X-Record-SHA256") or "").strip().lower()
         if problem is None:
-            record_id = parse_idempotency_key(self.headers.get("Idempotency-Key"))
-            sha256 = (self.headers.get("X-Record-SHA256") or "").strip().lower()
             if record_id is None:
                 problem = Answer.error(HTTPStatus.BAD_REQUEST, 'Idempotency-Key must be "<record uuid>"')
             elif not _SHA256_HEX.match(sha256):
                 problem = Answer.error(HTTPStatus.BAD_REQUEST, "X-Record-SHA256 must be 64 hex digits")
+        return kiosk, record_id, sha256, problem
+
+    def _post_record(self) -> None:
+        kiosk, record_id, sha256, problem = self._record_headers()
         body = None if problem else self._read_body(self.server.max_body, record_id)
         if problem or body is None:
             # The body was not read: the connection cannot carry another request.
             self.close_connection = True
             if problem:
+                self._body_unread = True
                 self._reply(problem)
             return
         assert kiosk is not None and record_id is not None
@@ -714,33 +737,35 @@ class IngestHandler(BaseHTTPRequestHandler):
             self._reply(Answer.error(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length"))
             self._body_unread = True
             return None
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._reply(Answer.error(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length"))
+        problem = self._length_problem(limit, record_id)
+        if problem is not None:
+            self._reply(problem)
             self._body_unread = True
             return None
-        if length < 0:
-            self._reply(Answer.error(HTTPStatus.BAD_REQUEST, "negative Content-Length"))
-            self._body_unread = True
-            return None
-        if length > limit:
-            self._reply(
-                Answer.error(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    f"body over {limit} bytes",
-                    record_id=record_id,
-                    permanent=record_id is not None,
-                )
-            )
-            self._body_unread = True
-            return None
+        length = int(self.headers["Content-Length"])
         body = self.rfile.read(length)
         if len(body) != length:
             log.debug("client went away after %d of %d bytes", len(body), length)
             return None
         self.close_connection = asked_to_close
         return body
+
+    def _length_problem(self, limit: int, record_id: str | None) -> Answer | None:
+        """The answer refusing the request's Content-Length (missing, negative, over ``limit``), or None."""
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return Answer.error(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length")
+        if length < 0:
+            return Answer.error(HTTPStatus.BAD_REQUEST, "negative Content-Length")
+        if length > limit:
+            return Answer.error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"body over {limit} bytes",
+                record_id=record_id,
+                permanent=record_id is not None,
+            )
+        return None
 
     def _reply(self, answer: Answer) -> None:
         data = answer.body.encode()

@@ -18,7 +18,8 @@ from fault_proxy import Fault
 from hal.events import EventQueue
 from kiosk.config import SyncSettings
 from kiosk.events import CredentialsRejected
-from kiosk.sync import SyncStatus, SyncWorker
+from kiosk.outbox import Outbox
+from kiosk.sync import STOP_AFTER_FAILURES, SyncStatus, SyncWorker
 
 RECORDS = 4
 SETTINGS = SyncSettings(
@@ -61,7 +62,13 @@ def start_worker(lab, proxy, outbox, clock, events):
     def start(client_timeout: float = 2.0) -> SyncWorker:
         client = lab.client(proxy.url, timeout=client_timeout, clock=clock)
         worker = SyncWorker(
-            outbox, client, settings=SETTINGS, events=events, clock=clock, rng=random.Random(5)
+            outbox,
+            client,
+            settings=SETTINGS,
+            events=events,
+            clock=clock,
+            monotonic=clock,
+            rng=random.Random(5),
         )
         workers.append(worker)
         worker.start()
@@ -91,6 +98,7 @@ def wait_for(
 
 def settle(
     worker: SyncWorker,
+    outbox: Outbox,
     events: EventQueue,
     clock: FakeClock,
     *,
@@ -99,19 +107,19 @@ def settle(
     on_failure: Callable[[], None] | None = None,
     max_rounds: int = 30,
 ) -> int:
-    """Move the clock to each next attempt until ``sent`` and ``dead`` records settle; returns the failures
-    on the way."""
+    """Move the clock to each next attempt until ``sent`` and ``dead`` records settle; returns the failed
+    attempts on the way (each record's attempts count its failures, and stay counted once it is sent)."""
 
     def done(s: SyncStatus) -> bool:
         return s.state == "idle" and s.counts.get("sent") == sent and s.counts.get("dead") == dead
 
-    for failures in range(max_rounds):
+    for _round in range(max_rounds):
         # "waiting" counts only once its new next attempt is set (the old one ended at clock.now).
         status = wait_for(
             worker, events, lambda s: done(s) or (s.state == "waiting" and s.next_attempt_at > clock.now)
         )
         if done(status):
-            return failures
+            return sum(item.attempts for item in outbox.items(limit=None) if item.state == "sent")
         if on_failure is not None:
             on_failure()
         clock.now = status.next_attempt_at
@@ -120,8 +128,13 @@ def settle(
 
 
 def assert_exactly_once(server, outbox, expected: list[str]) -> None:
-    """Each expected record at the server once, in enqueue order, and sent (with its receipt) at the kiosk."""
-    assert server.store.record_ids() == expected
+    """Each expected record at the server once, and sent (with its receipt) at the kiosk.
+
+    Not necessarily in enqueue order: a record that failed backs off on its own while later ones flow.
+    """
+    at_server = server.store.record_ids()
+    assert len(at_server) == len(set(at_server))
+    assert sorted(at_server) == sorted(expected)
     sent = {item.record_id: item for item in outbox.items("sent", limit=None)}
     assert set(sent) == set(expected)
     for record_id in expected:
@@ -132,9 +145,10 @@ def test_connection_refused(server, proxy, outbox, ids, clock, start_worker, eve
     proxy.set_fault(Fault.refused())
     worker = start_worker()
     failures = settle(
-        worker, events, clock, sent=RECORDS, on_failure=lambda: proxy.set_fault(Fault.passthrough())
+        worker, outbox, events, clock, sent=RECORDS, on_failure=lambda: proxy.set_fault(Fault.passthrough())
     )
-    assert failures == 1
+    # Refused until the queue waits: that is after STOP_AFTER_FAILURES records failed in a row.
+    assert failures == STOP_AFTER_FAILURES
     assert_exactly_once(server, outbox, ids)
     assert proxy.forwarded == RECORDS
 
@@ -142,7 +156,7 @@ def test_connection_refused(server, proxy, outbox, ids, clock, start_worker, eve
 def test_timeout_never_answered(server, proxy, outbox, ids, clock, start_worker, events):
     proxy.set_fault(Fault.timeout(), count=1)
     worker = start_worker(client_timeout=0.3)
-    assert settle(worker, events, clock, sent=RECORDS) == 1
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 1
     assert_exactly_once(server, outbox, ids)
     assert proxy.forwarded == RECORDS  # the held request never reached the server
 
@@ -150,7 +164,7 @@ def test_timeout_never_answered(server, proxy, outbox, ids, clock, start_worker,
 def test_reset_mid_request(server, proxy, outbox, ids, clock, start_worker, events):
     proxy.set_fault(Fault.reset(), count=2)
     worker = start_worker()
-    assert settle(worker, events, clock, sent=RECORDS) == 2
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 2
     assert_exactly_once(server, outbox, ids)
     assert proxy.forwarded == RECORDS
 
@@ -158,7 +172,7 @@ def test_reset_mid_request(server, proxy, outbox, ids, clock, start_worker, even
 def test_response_dropped_after_the_server_committed(server, proxy, outbox, ids, clock, start_worker, events):
     proxy.set_fault(Fault.drop_response(), count=1)
     worker = start_worker()
-    assert settle(worker, events, clock, sent=RECORDS) == 1
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 1
     # The first record reached the server twice; the retry got 200 and the original receipt.
     assert proxy.forwarded == RECORDS + 1
     assert_exactly_once(server, outbox, ids)
@@ -168,7 +182,7 @@ def test_response_dropped_after_the_server_committed(server, proxy, outbox, ids,
 def test_server_errors_are_retried(server, proxy, outbox, ids, clock, start_worker, events, status):
     proxy.set_fault(Fault.answer(status), count=3)
     worker = start_worker()
-    assert settle(worker, events, clock, sent=RECORDS) == 3
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 3
     assert_exactly_once(server, outbox, ids)
     assert outbox.counts()["dead"] == 0
 
@@ -179,7 +193,7 @@ def test_503_with_retry_after_is_honoured(server, proxy, outbox, ids, clock, sta
     worker = start_worker()
     status = wait_for(worker, events, lambda s: s.state == "waiting")
     assert status.next_attempt_at == start + 45
-    assert settle(worker, events, clock, sent=RECORDS) == 1
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 1
     assert clock.now == start + 45
     assert_exactly_once(server, outbox, ids)
 
@@ -194,14 +208,14 @@ def test_429_too_many_requests(server, proxy, outbox, ids, clock, start_worker, 
         assert status.next_attempt_at == start + retry_after
     else:
         assert start <= status.next_attempt_at <= start + SETTINGS.backoff_initial_s
-    settle(worker, events, clock, sent=RECORDS)
+    settle(worker, outbox, events, clock, sent=RECORDS)
     assert_exactly_once(server, outbox, ids)
 
 
 def test_400_is_the_only_dead_letter(server, proxy, outbox, ids, clock, start_worker, events):
     proxy.set_fault(Fault.rejection(400), count=1)
     worker = start_worker()
-    assert settle(worker, events, clock, sent=RECORDS - 1, dead=1) == 0
+    assert settle(worker, outbox, events, clock, sent=RECORDS - 1, dead=1) == 0
     (dead,) = outbox.items("dead")
     assert dead.record_id == ids[0]
     assert "400" in dead.last_error
@@ -219,7 +233,7 @@ def test_401_holds_everything_and_resumes_when_fixed(server, proxy, outbox, ids,
     proxy.set_fault(Fault.passthrough())
     clock.now += SETTINGS.poll_interval_s
     worker.wake()
-    settle(worker, events, clock, sent=RECORDS)
+    settle(worker, outbox, events, clock, sent=RECORDS)
     assert_exactly_once(server, outbox, ids)
     assert all(item.attempts == 0 for item in outbox.items("sent"))
 
@@ -229,7 +243,7 @@ def test_very_slow_body_that_still_moves_gets_through(
 ):
     proxy.set_fault(Fault.slow(delay=0.005, chunk=1024, upload=True))
     worker = start_worker()
-    assert settle(worker, events, clock, sent=RECORDS) == 0
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 0
     assert_exactly_once(server, outbox, ids)
 
 
@@ -237,7 +251,7 @@ def test_body_too_slow_for_the_deadline_is_retried(server, proxy, outbox, ids, c
     # The answer trickles: the server has committed, the client gives up, the retry gets the receipt.
     proxy.set_fault(Fault.slow(delay=0.1, chunk=8), count=1)
     worker = start_worker(client_timeout=0.4)
-    assert settle(worker, events, clock, sent=RECORDS) == 1
+    assert settle(worker, outbox, events, clock, sent=RECORDS) == 1
     assert proxy.forwarded == RECORDS + 1
     assert_exactly_once(server, outbox, ids)
 
@@ -259,7 +273,7 @@ def test_random_faults_lose_nothing_and_duplicate_nothing(
         rng=random.Random(2024),
     )
     worker = start_worker(client_timeout=0.3)
-    failures = settle(worker, events, clock, sent=len(ids), max_rounds=300)
+    failures = settle(worker, outbox, events, clock, sent=len(ids), max_rounds=300)
     assert_exactly_once(server, outbox, ids)
     # Every fault applied cost exactly one failed attempt, and there were plenty of them.
     assert failures == sum(n for label, n in proxy.applied.items() if label != "pass") >= 5

