@@ -652,7 +652,7 @@ class IngestHandler(BaseHTTPRequestHandler):
             self._reply(Answer.error(HTTPStatus.NOT_FOUND, f"no such resource: {self.path}"))
 
     def handle_expect_100(self) -> bool:
-        """"100 Continue" only for a request the service will read (``Expect: 100-continue``).
+        """Answer "100 Continue" only to a request the service will read (``Expect: 100-continue``).
 
         A record refused from its headers alone (credentials, a malformed key, a body over the limit) gets its
         answer instead, before the client sent a byte of its body: the client reads it for certain, instead

@@ -42,6 +42,8 @@ log = logging.getLogger("kiosk.sync")
 
 #: Sent records are purged at most this often.
 PURGE_INTERVAL_S = 3600.0
+#: A wait with less than this left is over (a timer that wakes a hair early must not sleep again for nothing).
+_SLACK_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -208,11 +210,11 @@ class SyncWorker:
             self._outbox.purge_sent(self._settings.retention_days * 86400.0)
         # Rows a crashed `kiosk outbox sync` left in `sending` (never rows of a live process).
         self._outbox.recover_interrupted()
-        if now < blocked_until:
+        if now + _SLACK_S < blocked_until:
             self._publish("held" if self._held else "waiting", blocked_until)
             return blocked_until - now
         self._send_heartbeat(now)
-        self._due = {record_id: due for record_id, due in self._due.items() if due > now}
+        self._due = {record_id: due for record_id, due in self._due.items() if due > now + _SLACK_S}
         self._published = time.monotonic()
         self._publish("sending")
         courier = Courier(self._outbox, self._client, schedule=self._schedule, clock=self._clock)
@@ -261,7 +263,7 @@ class SyncWorker:
             self._block(result, now)
         with self._lock:
             blocked_until = self._blocked_until
-        if now < blocked_until:
+        if now + _SLACK_S < blocked_until:
             self._publish("held" if self._held else "waiting", blocked_until)
             return blocked_until - now
         if self._due and self._outbox.counts()["pending"]:
