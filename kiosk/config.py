@@ -93,6 +93,24 @@ class SyncSettings(Settings):
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 30
 
 
+class OutboxSettings(Settings):
+    """``[outbox]``: how much of the data partition the queue of sealed records may take.
+
+    The outbox never fills the partition: beyond ``max_size_mb`` a save is refused with a clear message, and
+    the kiosk stops starting new sessions ``session_headroom_mb`` before that, so a citizen is never turned
+    away after typing everything. What is left of the partition keeps room for the write-ahead log and its
+    checkpoint, the maintenance store, keys and logs.
+    """
+
+    #: Largest size of the outbox database, in MiB; 0 = derived from the data partition when the outbox
+    #: opens: its free space plus what the outbox already holds, less a reserve of a quarter of the partition
+    #: (at least 1 MiB, at most 256 MiB) for the write-ahead log, its checkpoint and the maintenance store.
+    max_size_mb: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    #: New sessions are refused when less than this is left below the limit (a record with its photo and
+    #: signature takes well under 1 MiB; several citizens may be saving at once).
+    session_headroom_mb: Annotated[float, msgspec.Meta(gt=0)] = 4.0
+
+
 class UiSettings(Settings):
     """``[ui]``: the touchscreen."""
 
@@ -145,6 +163,7 @@ class Config(Settings):
     kiosk: KioskSettings = msgspec.field(default_factory=KioskSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     sync: SyncSettings = msgspec.field(default_factory=SyncSettings)
+    outbox: OutboxSettings = msgspec.field(default_factory=OutboxSettings)
     ui: UiSettings = msgspec.field(default_factory=UiSettings)
     camera: CameraSettings = msgspec.field(default_factory=CameraSettings)
     signature_pad: SignaturePadSettings = msgspec.field(default_factory=SignaturePadSettings)

@@ -54,9 +54,11 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
+from kiosk.config import Config
 from kiosk.sealing import BLOB_MAGIC, SealedRecord
 from kiosk.storage import (
     Migration,
@@ -89,6 +91,13 @@ META_LAST_ACK = "last_ack"
 LOW_SPACE_BYTES = 1024 * 1024
 #: How long a statement waits for another process holding the write lock.
 BUSY_TIMEOUT_S = 5.0
+MIB = 1024 * 1024
+#: What an automatic size limit leaves free on the data partition: a quarter of it, within these bounds, for
+#: the write-ahead log and its checkpoint, the maintenance store, keys and logs.
+RESERVE_MIN_BYTES = 1 * MIB
+RESERVE_MAX_BYTES = 256 * MIB
+#: Room below the limit under which no new session starts (``[outbox] session_headroom_mb``'s default).
+DEFAULT_SESSION_HEADROOM_BYTES = 4 * MIB
 
 
 class OutboxError(Exception):
@@ -138,6 +147,41 @@ class OutboxItem:
             f"OutboxItem(record_id={self.record_id!r}, state={self.state!r}, attempts={self.attempts}, "
             f"size={self.size})"
         )
+
+
+@dataclass(frozen=True)
+class Room:
+    """Whether the outbox can take another citizen's record, asked before a session starts.
+
+    Attributes:
+        accepts_new_session: a new session may start: its record will fit, with headroom to spare.
+        reason: why not, in a technician's words naming the config key (empty when accepting).
+        used_bytes: what the queue's data takes inside the database (free pages not counted).
+        limit_bytes: the database's size limit, or None when only the partition bounds it.
+        free_bytes: free space on the data partition.
+    """
+
+    accepts_new_session: bool
+    reason: str
+    used_bytes: int
+    limit_bytes: int | None
+    free_bytes: int
+
+
+def size_limit(directory: Path, max_size_mb: float, current_bytes: int = 0) -> int:
+    """The outbox's size limit in bytes for ``[outbox] max_size_mb`` (0 = derived from the partition).
+
+    Derived: the partition's free space plus what the outbox already holds (``current_bytes``), less a
+    reserve of a quarter of the partition (:data:`RESERVE_MIN_BYTES` to :data:`RESERVE_MAX_BYTES`).
+    """
+    if max_size_mb > 0:
+        return int(max_size_mb * MIB)
+    try:
+        usage = shutil.disk_usage(directory)
+    except OSError:
+        return RESERVE_MAX_BYTES  # cannot tell: a size no SD card partition of a kiosk misses by much
+    reserve = min(max(usage.total // 4, RESERVE_MIN_BYTES), RESERVE_MAX_BYTES)
+    return max(usage.free + current_bytes - reserve, 0)
 
 
 # Numbered migrations: (version, what it does, statements). Append only; never edit a released one.
@@ -191,6 +235,7 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         max_size_bytes: int | None = None,
         check_on_open: bool = True,
+        session_headroom_bytes: int = DEFAULT_SESSION_HEADROOM_BYTES,
     ) -> None:
         """Open (or create) the outbox at ``path``.
 
@@ -198,7 +243,8 @@ class Outbox:
             path: the SQLite file; its directory is created (mode 0700) if missing.
             clock: seconds since the epoch; tests inject a fake one.
             max_size_bytes: optional cap on the database size, so the outbox never fills the data partition;
-                beyond it :meth:`enqueue` raises :class:`OutboxFull`.
+                beyond it :meth:`enqueue` raises :class:`OutboxFull` (:meth:`from_config` derives it).
+            session_headroom_bytes: :meth:`room` refuses new sessions when less than this is left.
             check_on_open: run ``PRAGMA integrity_check`` before anything else. It reads every page, which
                 on a cold page cache takes seconds on a large queue (docs/performance.md), so the kiosk passes
                 False and runs :meth:`check_in_background` once it serves. A check that failed there leaves a
@@ -211,6 +257,7 @@ class Outbox:
         self.path = Path(path)
         self._clock = clock
         self._max_size_bytes = max_size_bytes
+        self._headroom = session_headroom_bytes
         self._lock = threading.RLock()
         self._db: sqlite_utils.Database | None = None
         existed = self.path.exists()
@@ -226,7 +273,7 @@ class Outbox:
                 if problem != "ok":
                     raise sqlite3.DatabaseError(problem)
             self._migrate()
-            recovered = self.recover_interrupted()
+            recovered = self._recover_on_open()
         except OSError as exc:
             self._close_quietly()
             self._owner.release()
@@ -246,6 +293,34 @@ class Outbox:
             )
 
     # -- connection ------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: Any) -> Outbox:
+        """The outbox of the kiosk configured by ``config``, with its ``[outbox]`` size limit and headroom.
+
+        Args:
+            config: the kiosk's config.
+            **kwargs: passed on (``clock``, ``check_on_open``).
+        """
+        path = config.data_path / OUTBOX_FILENAME
+        current = sum(_file_size(Path(f"{path}{suffix}")) for suffix in ("", "-wal"))
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        limit = size_limit(path.parent, config.outbox.max_size_mb, current)
+        headroom = int(config.outbox.session_headroom_mb * MIB)
+        return cls(path, max_size_bytes=limit, session_headroom_bytes=headroom, **kwargs)
+
+    def _recover_on_open(self) -> int:
+        """:meth:`recover_interrupted` at open; on a full partition the rows wait for the next pass instead.
+
+        A full disk must never stop the outbox from opening: status, sync, export and acknowledgement are what
+        frees it.
+        """
+        try:
+            return self.recover_interrupted()
+        except OutboxFull as exc:
+            log.warning("interrupted sends not recovered yet: %s", exc)
+            return 0
 
     def _connect(self) -> sqlite_utils.Database:
         """A durable connection (:func:`kiosk.storage.connect_durable`) with the outbox's size limit."""
@@ -553,6 +628,38 @@ class Outbox:
             ).fetchone()[0]
         return None if oldest is None else max(0.0, self._clock() - oldest)
 
+    def room(self) -> Room:
+        """Whether a new session may start: its record must fit below the limit with the headroom to spare.
+
+        Cheap (two pragmas and a ``statvfs``): the kiosk asks before every session, so a citizen is turned
+        away at the welcome screen, never after typing everything.
+        """
+        with self._storage("measuring the outbox") as db:
+            page_size = db.execute("PRAGMA page_size").fetchone()[0]
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            free_pages = db.execute("PRAGMA freelist_count").fetchone()[0]
+        used = (pages - free_pages) * page_size
+        limit = self._max_size_bytes
+        free = _free_bytes(self.path.parent, unknown=self._headroom)
+        headroom_mb = f"{self._headroom / MIB:.1f} MiB"
+        if limit is not None and limit - used < self._headroom:
+            reason = (
+                f"this kiosk's outbox is full: {max(limit - used, 0) / MIB:.1f} MiB left below its limit of "
+                f"{limit / MIB:.1f} MiB ([outbox] max_size_mb), less than the {headroom_mb} a session needs "
+                "([outbox] session_headroom_mb); deliver the queue (kiosk outbox sync, or USB export and "
+                "acknowledgement) or raise [outbox] max_size_mb"
+            )
+            return Room(False, reason, used, limit, free)
+        # Records also reuse the free pages inside the file, but the WAL and a checkpoint need the partition.
+        if free + free_pages * page_size < self._headroom:
+            reason = (
+                f"the data partition {self.path.parent} is full: {free / MIB:.1f} MiB free, less than the "
+                f"{headroom_mb} a session needs ([outbox] session_headroom_mb); deliver the queue (kiosk "
+                "outbox sync, or USB export and acknowledgement), free space, or lower [outbox] max_size_mb"
+            )
+            return Room(False, reason, used, limit, free)
+        return Room(True, "", used, limit, free)
+
     def next_due(self) -> float | None:
         """The earliest ``next_attempt`` among pending records, or None when nothing is pending."""
         with self._storage("reading the queue") as db:
@@ -810,11 +917,18 @@ def _item(row: Sequence, blob: bytes | None = None) -> OutboxItem:
     return OutboxItem(*row[:9], blob=blob, created_at=row[9], receipt=row[10], sent_at=row[11])
 
 
-def _free_bytes(directory: Path) -> int:
+def _free_bytes(directory: Path, unknown: int = LOW_SPACE_BYTES) -> int:
     try:
         return shutil.disk_usage(directory).free
     except OSError:
-        return LOW_SPACE_BYTES  # cannot tell: do not claim the disk is full
+        return unknown  # cannot tell: do not claim the disk is full
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _is_corruption(exc: BaseException) -> bool:
@@ -836,7 +950,7 @@ def _storage_error(exc: sqlite3.Error, action: str, path: Path) -> OutboxError:
         return OutboxFull(
             f"the kiosk's storage is full: {action} failed ({exc}); what was saved before is intact, but new "
             "records cannot be saved until space is freed on the data partition (deliver the queue: sync, or "
-            "USB export and acknowledgement) or the outbox size limit is raised"
+            "USB export and acknowledgement) or [outbox] max_size_mb is raised"
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return OutboxError(

@@ -29,6 +29,7 @@ from kiosk.outbox import (
     META_LAST_ACK,
     META_LAST_EXPORT,
     META_LAST_SYNC,
+    MIB,
     OUTBOX_FILENAME,
     PENDING,
     SENDING,
@@ -107,7 +108,7 @@ def _with_outbox(command: Callable[[argparse.Namespace, Config, Outbox], int]) -
     def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         try:
-            with Outbox(outbox_path(config)) as outbox:
+            with Outbox.from_config(config) as outbox:
                 return command(args, config, outbox)
         except OutboxError as exc:
             print(f"kiosk outbox: {exc}", file=sys.stderr)
@@ -122,9 +123,17 @@ def _with_outbox(command: Callable[[argparse.Namespace, Config, Outbox], int]) -
 def _status(args: argparse.Namespace, config: Config, outbox: Outbox) -> int:
     counts = outbox.counts()
     age = outbox.oldest_pending_age()
+    room = outbox.room()
     report = {
         "outbox": str(outbox.path),
         "counts": counts,
+        "room": {
+            "accepts_new_session": room.accepts_new_session,
+            "reason": room.reason or None,
+            "used_bytes": room.used_bytes,
+            "limit_bytes": room.limit_bytes,
+            "free_bytes": room.free_bytes,
+        },
         "oldest_pending_age_s": age,
         "next_attempt_at": _iso(outbox.next_due()),
         "last_sync": _meta_json(outbox, META_LAST_SYNC),
@@ -151,6 +160,10 @@ def _status(args: argparse.Namespace, config: Config, outbox: Outbox) -> int:
         print(f"  last acknowledgement: {ack.get('at')}, {ack.get('sent')} record(s) marked sent")
     if counts[DEAD]:
         print(f"  {counts[DEAD]} record(s) were refused by the server: see `kiosk outbox list --state dead`")
+    limit = "no limit" if room.limit_bytes is None else f"limit {room.limit_bytes / MIB:.1f} MiB"
+    print(f"  storage: {room.used_bytes / MIB:.1f} MiB used ({limit}), {room.free_bytes / MIB:.1f} MiB free")
+    if not room.accepts_new_session:
+        print(f"  NEW SESSIONS REFUSED: {room.reason}")
     return EXIT_OK
 
 
