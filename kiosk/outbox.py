@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import sqlite_utils
 
@@ -65,6 +66,7 @@ from kiosk.storage import (
     NewerSchemaError,
     close_quietly,
     connect_durable,
+    create_exclusive,
     locked,
     migrate,
     move_aside,
@@ -96,6 +98,18 @@ MIB = 1024 * 1024
 #: the write-ahead log and its checkpoint, the maintenance store, keys and logs.
 RESERVE_MIN_BYTES = 1 * MIB
 RESERVE_MAX_BYTES = 256 * MIB
+#: The reserve file beside the outbox (``outbox.sqlite3.reserve``): an eighth of the partition, within these
+#: bounds. Given back when the partition is 100% full, so that delivering, exporting and acknowledging (what
+#: frees the outbox) can still write their few pages and checkpoint the WAL; made again once there is room.
+RESERVE_FILE_MIN_BYTES = 1 * MIB
+RESERVE_FILE_MAX_BYTES = 16 * MIB
+#: The WAL is checkpointed at this many pages and cut back to this many bytes afterwards, so it never holds
+#: more than the reserve file can make room for (SQLite's defaults, 1000 pages and no limit, let it reach
+#: 4 MiB and stay there).
+WAL_AUTOCHECKPOINT_PAGES = 128
+WAL_SIZE_LIMIT_BYTES = 512 * 1024
+#: Free pages given back to the partition per step (and checkpoint) when it is full.
+SHRINK_STEP_PAGES = 128
 #: Room below the limit under which no new session starts (``[outbox] session_headroom_mb``'s default).
 DEFAULT_SESSION_HEADROOM_BYTES = 4 * MIB
 
@@ -225,6 +239,33 @@ _ENQUEUE_SQL = (
 _DROP_BLOB_SQL = "DELETE FROM outbox_blobs WHERE seq = (SELECT seq FROM outbox WHERE record_id = ?)"
 
 
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _works_when_full(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run an outbox method that frees space (or must work to free it) even on a 100% full partition.
+
+    On :class:`OutboxFull` the reserve file is given back and the WAL checkpointed, the method runs once more,
+    and the reserve is made again if there is room. Saving a new record never uses this: it is refused.
+    """
+
+    @functools.wraps(method)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        outbox = args[0]
+        assert isinstance(outbox, Outbox)
+        try:
+            return method(*args, **kwargs)
+        except OutboxFull:
+            if not outbox._make_room():
+                raise
+        result = method(*args, **kwargs)
+        outbox._reserve.restore()
+        return result
+
+    return run
+
+
 class Outbox:
     """The durable queue of sealed records (see the module docstring)."""
 
@@ -266,14 +307,17 @@ class Outbox:
             self._owner = _OwnerLock(self.path.with_name(self.path.name + ".owners"))
         except OSError as exc:
             raise _os_storage_error(exc, self.path.parent) from None
+        self._reserve = _ReserveFile(self.path.with_name(self.path.name + ".reserve"))
         try:
-            self._db = self._connect()
-            if existed and (check_on_open or self._check_marker.exists()):
-                problem = self.integrity_check()
-                if problem != "ok":
-                    raise sqlite3.DatabaseError(problem)
-            self._migrate()
-            recovered = self._recover_on_open()
+            try:
+                recovered = self._open(existed, check_on_open)
+            except (sqlite3.OperationalError, OutboxFull) as exc:
+                # A 100% full partition must not stop the outbox from opening: what frees it needs it open.
+                if not _is_full(exc, self.path.parent) or not self._reserve.release():
+                    raise
+                log.warning("the data partition is full: the outbox's reserve was used to open it")
+                self._close_quietly()
+                recovered = self._open(existed, check_on_open)
         except OSError as exc:
             self._close_quietly()
             self._owner.release()
@@ -287,12 +331,23 @@ class Outbox:
                 raise
             raise _storage_error(exc, "opening the outbox", self.path) from None
         self._check_marker.unlink(missing_ok=True)
+        self._reserve.restore()
         if recovered:
             log.warning(
                 "%d record(s) were being sent when the kiosk stopped; they are pending again", recovered
             )
 
     # -- connection ------------------------------------------------------------------------------------
+
+    def _open(self, existed: bool, check_on_open: bool) -> int:
+        """Connect, check, migrate and recover; returns how many interrupted sends went back to pending."""
+        self._db = self._connect()
+        if existed and (check_on_open or self._check_marker.exists()):
+            problem = self.integrity_check()
+            if problem != "ok":
+                raise sqlite3.DatabaseError(problem)
+        self._migrate()
+        return self._recover_on_open()
 
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> Outbox:
@@ -303,7 +358,8 @@ class Outbox:
             **kwargs: passed on (``clock``, ``check_on_open``).
         """
         path = config.data_path / OUTBOX_FILENAME
-        current = sum(_file_size(Path(f"{path}{suffix}")) for suffix in ("", "-wal"))
+        # The reserve file counts as the outbox's: it is part of the margin the limit leaves.
+        current = sum(_file_size(Path(f"{path}{suffix}")) for suffix in ("", "-wal", ".reserve"))
         with contextlib.suppress(OSError):
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         limit = size_limit(path.parent, config.outbox.max_size_mb, current)
@@ -323,8 +379,47 @@ class Outbox:
             return 0
 
     def _connect(self) -> sqlite_utils.Database:
-        """A durable connection (:func:`kiosk.storage.connect_durable`) with the outbox's size limit."""
-        return connect_durable(self.path, timeout=BUSY_TIMEOUT_S, max_size_bytes=self._max_size_bytes)
+        """A durable connection (:func:`kiosk.storage.connect_durable`) with the outbox's size limit and a
+        WAL kept small (:data:`WAL_AUTOCHECKPOINT_PAGES`)."""
+        # Shrinkable: pages freed by deliveries can be given back to a full partition (give_back_space).
+        db = connect_durable(
+            self.path, timeout=BUSY_TIMEOUT_S, max_size_bytes=self._max_size_bytes, shrinkable=True
+        )
+        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
+        return db
+
+    def _make_room(self, *, use_reserve: bool = True) -> bool:
+        """The partition is full: give free pages back to it, checkpoint the WAL and, for work that frees the
+        outbox (``use_reserve``), give back the reserve file.
+
+        Returns:
+            True when something may have been freed and the failed write is worth trying once more.
+        """
+        freed = use_reserve and self._reserve.release()
+        try:
+            self._shrink()
+            self.checkpoint()
+        except OutboxError as exc:
+            log.warning("the outbox's WAL could not be checkpointed on a full partition: %s", exc)
+        else:
+            freed = True
+        if freed and use_reserve:
+            log.warning("the data partition is full: the outbox's reserve was used to keep delivering")
+        return freed
+
+    def _shrink(self) -> None:
+        """Give the file's free pages back to the partition, a few at a time (each step's WAL must fit on a
+        nearly full partition), checkpointing after each step. Only a file created shrinkable shrinks."""
+        for _step in range(10_000):
+            with self._storage("giving free space back to the partition") as db:
+                if not db.execute("PRAGMA freelist_count").fetchone()[0]:
+                    return
+                # executescript: the pragma frees one page per step, and only a script runs it to the end.
+                db.conn.executescript(f"PRAGMA incremental_vacuum({SHRINK_STEP_PAGES});")
+                if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                    return
+            self.checkpoint()
 
     def _storage(self, action: str) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
         """Hold the lock and turn SQLite errors into clear outbox errors."""
@@ -390,6 +485,15 @@ class Outbox:
             len(sealed.blob),
             sealed.sha256,
         )
+        try:
+            self._insert(sealed, params)
+        except OutboxFull:
+            # Pages freed by deliveries may be given back to a full partition; the reserve is not touched.
+            if not self._make_room(use_reserve=False):
+                raise
+            self._insert(sealed, params)
+
+    def _insert(self, sealed: SealedRecord, params: tuple) -> None:
         # Row and blob in one transaction, one WAL fsync at COMMIT. Plain conn.execute calls: this is the
         # path a citizen waits on, so no extra queries or introspection.
         with self._storage("saving the record") as db:
@@ -407,6 +511,7 @@ class Outbox:
                     conn.execute("ROLLBACK")
                 raise
 
+    @_works_when_full
     def claim_next(self, *, due_only: bool = True) -> OutboxItem | None:
         """Move the oldest pending record that is due to ``sending`` and return it with its blob.
 
@@ -427,6 +532,7 @@ class Outbox:
             blob = db.execute("SELECT blob FROM outbox_blobs WHERE seq = ?", (rows[0][12],)).fetchone()
         return _item(rows[0][:12], blob=None if blob is None else blob[0])
 
+    @_works_when_full
     def mark_sent(self, record_id: str, receipt: str) -> None:
         """``sending`` -> ``sent``, keeping the server's receipt (already sent: nothing to do).
 
@@ -441,6 +547,7 @@ class Outbox:
             drop_blob=True,
         )
 
+    @_works_when_full
     def claim_batch(
         self, limit: int, *, due_only: bool = True, exclude: Collection[str] = ()
     ) -> list[OutboxItem]:
@@ -480,6 +587,7 @@ class Outbox:
             )
         return [_item(row[:12], blob=blobs.get(row[12])) for row in rows]
 
+    @_works_when_full
     def mark_sent_many(self, receipts: Sequence[tuple[str, str]]) -> None:
         """``sending`` -> ``sent`` for several ``(record_id, receipt)`` pairs in ONE transaction.
 
@@ -510,6 +618,7 @@ class Outbox:
                         "not in the outbox" if row is None else row[0],
                     )
 
+    @_works_when_full
     def mark_retry(self, record_id: str, error: str, next_attempt: float) -> None:
         """``sending`` -> ``pending`` after a failed attempt: counts it, notes why and when to try again."""
         self._transition(
@@ -519,6 +628,7 @@ class Outbox:
             (error, next_attempt),
         )
 
+    @_works_when_full
     def mark_dead(self, record_id: str, reason: str) -> None:
         """``sending`` or ``pending`` -> ``dead``: the server rejected it for good; kept for a technician."""
         self._transition(
@@ -528,10 +638,12 @@ class Outbox:
             (reason,),
         )
 
+    @_works_when_full
     def release(self, record_id: str) -> None:
         """``sending`` -> ``pending`` without counting an attempt (queue on hold, not the record's fault)."""
         self._transition(record_id, (SENDING,), "state = 'pending'", ())
 
+    @_works_when_full
     def mark_acknowledged(self, record_id: str, receipt: str, sha256: str | None = None) -> bool:
         """``pending`` / ``sending`` / ``dead`` -> ``sent``: acknowledged another way (USB ack file).
 
@@ -557,6 +669,7 @@ class Outbox:
             db.execute(_DROP_BLOB_SQL, (record_id,))
             return True
 
+    @_works_when_full
     def retry_dead(self, record_ids: Sequence[str] | None = None) -> int:
         """``dead`` -> ``pending`` (all dead records, or those given), due now, attempts reset.
 
@@ -570,6 +683,7 @@ class Outbox:
                 return db.execute(sql, params).rowcount
             return sum(db.execute(sql + " AND record_id = ?", [*params, rid]).rowcount for rid in record_ids)
 
+    @_works_when_full
     def purge_sent(self, older_than_s: float) -> int:
         """Delete records sent more than ``older_than_s`` seconds ago, logging each server receipt first.
 
@@ -586,6 +700,7 @@ class Outbox:
             log.info("purged sent record %s (server receipt: %s)", record_id, receipt)
         return len(rows)
 
+    @_works_when_full
     def recover_interrupted(self) -> int:
         """Rows left in ``sending`` by a process that is gone (crash, power cut) -> ``pending``.
 
@@ -631,14 +746,28 @@ class Outbox:
     def room(self) -> Room:
         """Whether a new session may start: its record must fit below the limit with the headroom to spare.
 
-        Cheap (two pragmas and a ``statvfs``): the kiosk asks before every session, so a citizen is turned
-        away at the welcome screen, never after typing everything.
+        Cheap (a few pragmas and a ``statvfs``): the kiosk asks before every session, so a citizen is turned
+        away at the welcome screen, never after typing everything. Only when the answer would be no while
+        delivered records left free pages in the file, those are first given back to the partition
+        (:meth:`give_back_space`, a checkpoint: a moment on an SD card).
         """
+        room, free_page_bytes = self._measure_room()
+        if not room.accepts_new_session and free_page_bytes > 0:
+            self.give_back_space()
+            room, _ = self._measure_room()
+        return room
+
+    def give_back_space(self) -> None:
+        """Return the file's free pages (records delivered) to the partition and make the reserve again."""
+        self._make_room(use_reserve=False)
+        self._reserve.restore()
+
+    def _measure_room(self) -> tuple[Room, int]:
         with self._storage("measuring the outbox") as db:
             page_size = db.execute("PRAGMA page_size").fetchone()[0]
             pages = db.execute("PRAGMA page_count").fetchone()[0]
-            free_pages = db.execute("PRAGMA freelist_count").fetchone()[0]
-        used = (pages - free_pages) * page_size
+            free_page_bytes = db.execute("PRAGMA freelist_count").fetchone()[0] * page_size
+        used = pages * page_size - free_page_bytes
         limit = self._max_size_bytes
         free = _free_bytes(self.path.parent, unknown=self._headroom)
         headroom_mb = f"{self._headroom / MIB:.1f} MiB"
@@ -649,16 +778,19 @@ class Outbox:
                 "([outbox] session_headroom_mb); deliver the queue (kiosk outbox sync, or USB export and "
                 "acknowledgement) or raise [outbox] max_size_mb"
             )
-            return Room(False, reason, used, limit, free)
-        # Records also reuse the free pages inside the file, but the WAL and a checkpoint need the partition.
-        if free + free_pages * page_size < self._headroom:
+            return Room(False, reason, used, limit, free), free_page_bytes
+        # Records reuse the free pages inside the file, but the WAL grows on the partition before every
+        # checkpoint; a missing reserve file means the partition has been full since.
+        wal_growth = max(0, WAL_SIZE_LIMIT_BYTES - _file_size(Path(f"{self.path}-wal")))
+        if free < wal_growth + max(0, self._headroom - free_page_bytes) or not self._reserve.present():
             reason = (
                 f"the data partition {self.path.parent} is full: {free / MIB:.1f} MiB free, less than the "
-                f"{headroom_mb} a session needs ([outbox] session_headroom_mb); deliver the queue (kiosk "
-                "outbox sync, or USB export and acknowledgement), free space, or lower [outbox] max_size_mb"
+                f"{headroom_mb} a session needs ([outbox] session_headroom_mb) and room for the outbox's "
+                "log; deliver the queue (kiosk outbox sync, or USB export and acknowledgement), free space, "
+                "or lower [outbox] max_size_mb"
             )
-            return Room(False, reason, used, limit, free)
-        return Room(True, "", used, limit, free)
+            return Room(False, reason, used, limit, free), free_page_bytes
+        return Room(True, "", used, limit, free), free_page_bytes
 
     def next_due(self) -> float | None:
         """The earliest ``next_attempt`` among pending records, or None when nothing is pending."""
@@ -748,6 +880,7 @@ class Outbox:
         if busy:
             log.warning("outbox checkpoint incomplete: another process is reading the database")
 
+    @_works_when_full
     def set_meta(self, key: str, value: str) -> None:
         """Remember a small non-personal value, e.g. the last sync result."""
         with self._storage("saving outbox metadata") as db:
@@ -902,6 +1035,51 @@ class _OwnerLock:
             self._fd = None
 
 
+class _ReserveFile:
+    """Space kept aside on the data partition (see :data:`RESERVE_FILE_MIN_BYTES`): a file of real blocks."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            total = shutil.disk_usage(path.parent).total
+        except OSError:
+            total = 0
+        self.size = min(max(total // 8, RESERVE_FILE_MIN_BYTES), RESERVE_FILE_MAX_BYTES)
+
+    def present(self) -> bool:
+        """Whether the reserve is in place (the partition has its safety margin)."""
+        return _file_size(self.path) >= self.size
+
+    def release(self) -> bool:
+        """Give the space back; True if there was a reserve to give."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            log.warning("the outbox's reserve file %s cannot be removed (%s)", self.path, exc.strerror)
+            return False
+        return True
+
+    def restore(self) -> None:
+        """Make the reserve again when it is missing and the partition has room for it (quietly otherwise)."""
+        if self.present():
+            return
+        temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            fd = create_exclusive(temp)
+            try:
+                os.posix_fallocate(fd, 0, self.size)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            log.debug("the outbox's reserve file cannot be made yet (%s)", exc.strerror)
+
+
 def _os_storage_error(exc: OSError, directory: Path) -> OutboxError:
     """An outbox error for a file-system call that failed while opening the outbox."""
     what = f"cannot create {exc.filename or directory} ({exc.strerror})"
@@ -931,6 +1109,16 @@ def _file_size(path: Path) -> int:
         return 0
 
 
+def _is_full(exc: BaseException, directory: Path) -> bool:
+    """Whether a storage error means the partition (or the size limit) is full."""
+    if isinstance(exc, OutboxFull):
+        return True
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name == "SQLITE_FULL" or (
+        name.startswith("SQLITE_IOERR") and _free_bytes(directory) < LOW_SPACE_BYTES
+    )
+
+
 def _is_corruption(exc: BaseException) -> bool:
     if isinstance(exc, OutboxDamaged):
         return True
@@ -944,9 +1132,7 @@ def _is_corruption(exc: BaseException) -> bool:
 def _storage_error(exc: sqlite3.Error, action: str, path: Path) -> OutboxError:
     """An outbox error whose message says what happened to the storage, in a technician's words."""
     name = getattr(exc, "sqlite_errorname", "") or ""
-    if name == "SQLITE_FULL" or (
-        name.startswith("SQLITE_IOERR") and _free_bytes(path.parent) < LOW_SPACE_BYTES
-    ):
+    if _is_full(exc, path.parent):
         return OutboxFull(
             f"the kiosk's storage is full: {action} failed ({exc}); what was saved before is intact, but new "
             "records cannot be saved until space is freed on the data partition (deliver the queue: sync, or "

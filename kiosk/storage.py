@@ -155,7 +155,7 @@ def sql_steps(*statements: str) -> Callable[[sqlite_utils.Database], None]:
 
 
 def connect_durable(
-    path: Path, *, timeout: float, max_size_bytes: int | None = None
+    path: Path, *, timeout: float, max_size_bytes: int | None = None, shrinkable: bool = False
 ) -> sqlite_utils.Database:
     """A connection with the pragmas every connection must have (they are per connection).
 
@@ -163,6 +163,9 @@ def connect_durable(
         path: the SQLite file; created with mode 0600 when missing.
         timeout: seconds a statement waits for another process's lock.
         max_size_bytes: cap on the database size (``max_page_count``); None for no cap.
+        shrinkable: a NEW file is created with ``auto_vacuum = INCREMENTAL``, so that ``PRAGMA
+            incremental_vacuum`` can give its free pages back to the file system (it must be set before the
+            journal mode and the first table; on an existing file it changes nothing).
 
     Raises:
         WalUnavailableError: the journal mode cannot be WAL.
@@ -175,6 +178,8 @@ def connect_durable(
     # transaction unless inside an explicit BEGIN, so every transaction is visible in the caller's code.
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
+        if shrinkable:
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
             raise WalUnavailableError(f"{path} cannot use write-ahead logging (journal mode is {mode})")
