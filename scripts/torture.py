@@ -37,6 +37,19 @@ depends on the machine, so two runs with one seed are alike, not identical.
     An outbox with a small size cap (``PRAGMA max_page_count``) is filled until
     :class:`~kiosk.outbox.OutboxFull`; the failed enqueue must leave the queue unchanged and intact, and the
     space freed by purging sent records must take new records again.
+``partition_full``
+    A small data partition (a tmpfs of a few MiB, mounted for the episode; skipped with a note where mounting
+    is not permitted) filled to the last byte by the outbox itself, its limit set above the partition's size:
+    the refused enqueue leaves the queue intact, the outbox opens again, says no new session fits
+    (:meth:`~kiosk.outbox.Outbox.room`), and still delivers, through sync or a USB export and its
+    acknowledgement, after which it takes sessions again.
+``oversized_record``
+    A record over the server's body limit among normal ones, delivered by the real worker or one
+    ``sync_once`` pass to a server with a small limit: the normal records all arrive, the big one is dead as
+    too large after exactly one answer (and, untagged, would show as unexpected should it ever arrive).
+``clock_jump``
+    The sync worker meets a refused connection, then its wall clock jumps a day forwards or backwards (and
+    back) while the network returns: every record must still arrive within the backoff, not a day later.
 ``pad_stream``
     Topaz and ISDV4 byte streams with random corruption (flipped bits, inserted noise, cut and repeated
     spans), fed in random chunks to :class:`~hal.signature_pad.protocols.StreamDecoder`: it never raises,
@@ -128,6 +141,9 @@ EPISODES = (
     "migration_cut",
     "quota_cut",
     "disk_full",
+    "partition_full",
+    "oversized_record",
+    "clock_jump",
     "pad_stream",
     "pad_unplug",
     "camera_faults",
@@ -139,6 +155,9 @@ WEIGHTS = {
     "migration_cut": 2,
     "quota_cut": 1,
     "disk_full": 1,
+    "partition_full": 1,
+    "oversized_record": 1,
+    "clock_jump": 1,
     "pad_stream": 2,
     "pad_unplug": 1,
     "camera_faults": 1,
@@ -428,6 +447,10 @@ class Tally:
     partial_bundles: int = 0
     migration_files_checked: int = 0
     storage_full: int = 0
+    partitions_filled: int = 0
+    partition_skipped: str = ""
+    oversized_dead: int = 0
+    clock_jumps: int = 0
     pad_bytes_fuzzed: int = 0
     pad_replugs: int = 0
     pad_slowest_reconnect_s: float = 0.0
@@ -457,7 +480,7 @@ class Torture:
                 {"kiosk_id": self.lab.kiosk_id, "token": self.lab.token, "key_dir": str(self.lab.key_dir)}
             )
         )
-        for name in ("journals", "logs", "usb", "acks", "migrations", "quota", "full"):
+        for name in ("journals", "logs", "usb", "acks", "migrations", "quota", "full", "partition", "side"):
             (workdir / name).mkdir()
         Outbox(self.lab.outbox_path).close()  # created once here, so children never race to create it
 
@@ -862,6 +885,168 @@ class Torture:
         shutil.rmtree(path.parent)
         path.parent.mkdir()
 
+    def _tagged(self, count: int, sizes: tuple[int, ...]) -> Iterator[tuple[int, Any]]:
+        """Sealed records tagged with fresh operation ids (attempted in the history; callers acknowledge)."""
+        first = self._new_ops()
+        for op in range(first, first + count):
+            self.history.attempted.add(operation_id(op))
+            record = sample_record(
+                self.lab.kiosk_id,
+                seq=op,
+                photo_size=self.rng.choice(sizes),
+                rng=self.rng,
+                tag=operation_id(op),
+            )
+            yield op, self.lab.seal(record)
+
+    def _episode_partition_full(self) -> None:
+        mount = self.workdir / "partition" / f"p{self._episode:05d}"
+        mount.mkdir()
+        size_mb = self.rng.randint(3, 8)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(mount)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            self.tally.partition_skipped = f"mounting a tmpfs is not permitted: {done.stderr.strip()}"
+            log.info("partition_full skipped: %s", self.tally.partition_skipped)
+            return
+        try:
+            self._fill_and_free(mount / "outbox.sqlite3")
+        finally:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+
+    def _fill_and_free(self, path: Path) -> None:
+        """Fill a partition with the outbox itself, then check it opens, refuses sessions and delivers."""
+        headroom = 256 * 1024
+        saved: list[str] = []
+        with Outbox(path, max_size_bytes=1 << 30, session_headroom_bytes=headroom) as outbox:
+            for op, sealed in self._tagged(10_000, (0, 2_000, 20_000)):
+                before = outbox.counts()
+                try:
+                    outbox.enqueue(sealed)
+                except OutboxFull:
+                    if outbox.counts() != before:
+                        self._violate("a refused enqueue on a full partition changed the queue")
+                    break
+                self.history.acknowledged.add(operation_id(op))
+                saved.append(sealed.record_id)
+        self.tally.partitions_filled += 1
+        with Outbox(path, session_headroom_bytes=headroom) as outbox:
+            if outbox.room().accepts_new_session:
+                self._violate("a 100% full partition still accepts new sessions")
+            if (problem := outbox.integrity_check()) != "ok":
+                self._violate(f"integrity on a full partition: {problem}")
+            if missing := [rid for rid in saved if outbox.get(rid) is None]:
+                self._violate(f"{len(missing)} saved record(s) lost when the partition filled")
+            if self.rng.random() < 0.5:
+                bundle = export_bundle(
+                    outbox, self.lab.identity, self.workdir / "usb", kiosk_id=self.lab.kiosk_id
+                )
+                store = self.lab.store()
+                try:
+                    result = import_bundle(store, self.lab.keys, bundle, self.workdir / "acks")
+                finally:
+                    store.close()
+                apply_ack(outbox, result.ack, self.lab.keys.sign_public, kiosk_id=self.lab.kiosk_id)
+                bundle.unlink()
+            else:
+                client = self.lab.client(self.server.url)
+                try:
+                    sync_once(outbox, client)
+                finally:
+                    client.close()
+            if (counts := outbox.counts())["pending"] or counts["sending"] or counts["dead"]:
+                self._violate(f"a full partition's outbox did not deliver everything: {counts}")
+            if not outbox.room().accepts_new_session:
+                self._violate(f"no room after delivering a full partition: {outbox.room().reason}")
+
+    def _episode_oversized_record(self) -> None:
+        path = self.workdir / "side" / f"oversized-{self._episode:05d}.sqlite3"
+        normal = self.rng.randint(5, 20)
+        limit = 100_000
+        with Outbox(path) as outbox, self.lab.server(max_body=limit) as small:
+            tagged = list(self._tagged(normal, (0, 2_000, 20_000)))
+            position = self.rng.randint(0, normal)
+            # Untagged: should it ever reach the server, the checker reports it as unexpected.
+            big = self.lab.seal(sample_record(self.lab.kiosk_id, seq=0, photo_size=3 * limit, rng=self.rng))
+            for index, (op, sealed) in enumerate(tagged):
+                if index == position:
+                    outbox.enqueue(big)
+                outbox.enqueue(sealed)
+                self.history.acknowledged.add(operation_id(op))
+            if position == normal:
+                outbox.enqueue(big)
+            client = self.lab.client(small.url, timeout=CHILD_CLIENT_TIMEOUT_S)
+            try:
+                if self.rng.random() < 0.5:
+                    sync_once(outbox, client)
+                else:
+                    self._drain_with_worker(outbox, client, normal, dead=1)
+            finally:
+                client.close()
+            counts = outbox.counts()
+            dead = outbox.get(big.record_id)
+            if counts != {"pending": 0, "sending": 0, "sent": normal, "dead": 1}:
+                self._violate(f"an oversized record held the queue: {counts}")
+            elif dead is None or dead.attempts != 1 or "too large" not in (dead.last_error or ""):
+                self._violate(f"the oversized record is not dead as too large after one answer: {dead!r}")
+            else:
+                self.tally.oversized_dead += 1
+        for suffix in ("", "-wal", "-shm", ".reserve"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(path.with_name(path.name + ".owners"), ignore_errors=True)
+
+    def _episode_clock_jump(self) -> None:
+        path = self.workdir / "side" / f"jump-{self._episode:05d}.sqlite3"
+        wall = _JumpingClock()
+        count = self.rng.randint(5, 30)
+        with Outbox(path, clock=wall) as outbox:
+            for op, sealed in self._tagged(count, (0, 2_000)):
+                outbox.enqueue(sealed)
+                self.history.acknowledged.add(operation_id(op))
+            self.proxy.set_fault(Fault.refused())
+            client = self.lab.client(self.proxy.url, timeout=CHILD_CLIENT_TIMEOUT_S, clock=wall)
+            settings = SyncSettings(backoff_initial_s=0.2, backoff_max_s=1.0, poll_interval_s=1.0)
+            worker = SyncWorker(
+                outbox, client, settings=settings, clock=wall, rng=random.Random(self.rng.random())
+            )
+            worker.start()
+            try:
+                if not _wait_until(lambda: worker.status().last_error is not None, RECOVER_TIMEOUT_S):
+                    self._violate("the sync worker never met the refused connection")
+                for _jump in range(self.rng.randint(1, 3)):
+                    wall.offset += self.rng.choice([86400.0, -86400.0])
+                    self.tally.clock_jumps += 1
+                self.proxy.set_fault(Fault())
+                # The backoff is at most a second: a day's jump must not add a day (nor even a poll interval).
+                if not _wait_until(lambda: outbox.counts()["sent"] == count, RECOVER_TIMEOUT_S):
+                    self._violate(
+                        f"a wall-clock jump delayed delivery: {outbox.counts()} ({worker.status()})"
+                    )
+            finally:
+                worker.stop()
+                client.close()
+        for suffix in ("", "-wal", "-shm", ".reserve"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(path.with_name(path.name + ".owners"), ignore_errors=True)
+
+    def _drain_with_worker(self, outbox: Outbox, client: Any, sent: int, dead: int) -> None:
+        """Run the real sync worker until ``sent`` and ``dead`` records settled (liveness bound)."""
+        settings = SyncSettings(backoff_initial_s=0.2, backoff_max_s=1.0, poll_interval_s=1.0)
+        worker = SyncWorker(outbox, client, settings=settings, rng=random.Random(self.rng.random()))
+        worker.start()
+        try:
+            settled = _wait_until(
+                lambda: (c := outbox.counts())["sent"] == sent and c["dead"] == dead, RECOVER_TIMEOUT_S
+            )
+            if not settled:
+                self._violate(f"the worker did not settle the queue: {outbox.counts()}")
+        finally:
+            worker.stop()
+
     def _episode_pad_stream(self) -> None:
         for _ in range(self.rng.randint(20, 60)):
             self._fuzz_decoder(self.rng.choice([TOPAZ, ISDV4]))
@@ -1088,6 +1273,16 @@ def delivered_operations(received: list[Any]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+
+class _JumpingClock:
+    """The wall clock of a Pi without a real-time clock: the true time plus whatever NTP has not fixed yet."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
 
 
 def _random_reading(protocol: PadProtocol, rng: random.Random) -> PenReading:
