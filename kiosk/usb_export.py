@@ -70,6 +70,7 @@ from kiosk.outbox import (
     SENDING,
     Outbox,
     OutboxError,
+    OutboxItem,
     OutboxStateError,
 )
 from kiosk.sealing import KioskIdentity, SealError, sign_detached, verify_detached
@@ -187,23 +188,9 @@ def export_bundle(
         tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for done, item in enumerate(items, start=1):
-            blob = outbox.read_blob(item.record_id)
-            if blob is None:
-                log.info("record %s was delivered while exporting: nothing left to carry", item.record_id)
-            elif hashlib.sha256(blob).hexdigest() != item.sha256:
-                log.error("record %s: stored blob does not match its hash; not exported", item.record_id)
-            else:
-                _add_member(tar, f"records/{item.record_id}.sealed", blob, now)
-                entries.append(
-                    {
-                        "record_id": item.record_id,
-                        "kiosk_id": item.kiosk_id,
-                        "created_at": item.created_at,
-                        "state": item.state,
-                        "size": len(blob),
-                        "sha256": item.sha256,
-                    }
-                )
+            entry = _export_record(outbox, tar, item, now)
+            if entry is not None:
+                entries.append(entry)
             if progress is not None:
                 progress(done, len(items))
         manifest = _dumps(
@@ -226,6 +213,26 @@ def export_bundle(
         )
     log.info("exported %d record(s) to %s", len(entries), final)
     return final
+
+
+def _export_record(outbox: Outbox, tar: tarfile.TarFile, item: OutboxItem, now: float) -> dict | None:
+    """Add one record's sealed blob to the bundle; its manifest entry, or None when nothing is left."""
+    blob = outbox.read_blob(item.record_id)
+    if blob is None:
+        log.info("record %s was delivered while exporting: nothing left to carry", item.record_id)
+        return None
+    if hashlib.sha256(blob).hexdigest() != item.sha256:
+        log.error("record %s: stored blob does not match its hash; not exported", item.record_id)
+        return None
+    _add_member(tar, f"records/{item.record_id}.sealed", blob, now)
+    return {
+        "record_id": item.record_id,
+        "kiosk_id": item.kiosk_id,
+        "created_at": item.created_at,
+        "state": item.state,
+        "size": len(blob),
+        "sha256": item.sha256,
+    }
 
 
 # -- server side: read a bundle, write an acknowledgement ------------------------------------------------
