@@ -1065,14 +1065,19 @@ class Torture:
         self.tally.pad_bytes_fuzzed += len(stream)
         try:
             chunked = _feed_in_chunks(protocol, stream, rng)
-            whole, rest = protocol.decode(stream)
+            # The same stream decoder fed the whole stream at once: size replies outside the greeting window
+            # are dropped as noise by both (the bare protocol.decode would still report them).
+            whole_decoder = StreamDecoder(protocol)
+            whole = whole_decoder.feed(stream)
         except Exception as exc:
             self._violate(f"{protocol.name} decoder raised {type(exc).__name__} on a corrupted stream: {exc}")
             return
-        if rest:
+        if whole_decoder.pending:
             self._violate(f"{protocol.name}: bytes left over after a complete final packet")
-        if chunked != list(whole):
+        if chunked != whole:
             self._violate(f"{protocol.name}: chunked decoding differs from decoding the whole stream")
+        if any(not isinstance(report, PenReading) for report in chunked):
+            self._violate(f"{protocol.name}: line noise was taken for a size reply mid-stream")
         pens = [report for report in chunked if isinstance(report, PenReading)]
         if pens[-len(tail_readings) :] != tail_readings:
             self._violate(
