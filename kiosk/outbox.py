@@ -399,7 +399,7 @@ class Outbox:
         freed = use_reserve and self._reserve.release()
         try:
             self._shrink()
-            self.checkpoint()
+            self._checkpoint()
         except OutboxError as exc:
             log.warning("the outbox's WAL could not be checkpointed on a full partition: %s", exc)
         else:
@@ -419,7 +419,7 @@ class Outbox:
                 db.conn.executescript(f"PRAGMA incremental_vacuum({SHRINK_STEP_PAGES});")
                 if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
                     return
-            self.checkpoint()
+            self._checkpoint()
 
     def _storage(self, action: str) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
         """Hold the lock and turn SQLite errors into clear outbox errors."""
@@ -874,7 +874,23 @@ class Outbox:
         return problem
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database file and truncate it (before a planned shutdown)."""
+        """Copy the WAL into the database file and truncate it (before a planned shutdown).
+
+        On a 100% full partition the reserve file is given back for it; should even that not be enough, the
+        WAL is kept as it is (every commit in it is durable: nothing is lost) and checkpointed later.
+        """
+        try:
+            self._checkpoint()
+        except OutboxFull:
+            if self._reserve.release():
+                log.warning("the data partition is full: the outbox's reserve was used to checkpoint")
+                with contextlib.suppress(OutboxFull):
+                    self._checkpoint()
+                    self._reserve.restore()
+                    return
+            log.warning("the outbox's WAL stays as it is until the full data partition has room")
+
+    def _checkpoint(self) -> None:
         with self._storage("checkpointing the outbox") as db:
             busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         if busy:

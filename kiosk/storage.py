@@ -172,13 +172,16 @@ def connect_durable(
         sqlite3.Error, OSError: the file cannot be opened.
     """
     path = Path(path)
+    fresh = not path.exists() or path.stat().st_size == 0
     os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
     restrict_mode(path)
     # isolation_level=None: no implicit transactions from Python's sqlite3 module; a statement is its own
     # transaction unless inside an explicit BEGIN, so every transaction is visible in the caller's code.
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
-        if shrinkable:
+        if shrinkable and fresh:
+            # Only on a new file: on an existing one even setting the same mode writes the header, which
+            # fails on a full disk.
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":

@@ -122,6 +122,9 @@ class Courier:
         self._schedule = schedule
         self._clock = clock
         self._due_only = due_only
+        # Receipts waiting for one batched commit, and outbox writes queued on the disk thread (per pass).
+        self._receipts: list[tuple[str, str]] = []
+        self._writes: collections.deque[Future[None]] = collections.deque()
 
     def run(
         self,
@@ -142,8 +145,7 @@ class Courier:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-io") as disk:
             ready: collections.deque[tuple[OutboxItem, bool]] = collections.deque()
             refill: Future[list[tuple[OutboxItem, bool]]] | None = disk.submit(self._take, frozenset(skip))
-            self._receipts: list[tuple[str, str]] = []
-            self._writes: collections.deque[Future[None]] = collections.deque()
+            self._receipts, self._writes = [], collections.deque()
             in_a_row = 0
             try:
                 while True:
