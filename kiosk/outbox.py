@@ -33,6 +33,15 @@ that file's token; the kernel drops the lock when the process dies (SIGKILL and 
 Storage problems (disk full, read-only, I/O error) come out as :class:`OutboxFull` / :class:`OutboxError` with
 a message a technician understands, and the database stays as it was.
 
+Room (issue 10): :meth:`Outbox.from_config` caps the database at ``[outbox] max_size_mb`` (by default derived
+from the data partition, see :func:`size_limit`), and :meth:`Outbox.room` tells the kiosk before a session
+starts whether one more record fits with ``[outbox] session_headroom_mb`` to spare, so nobody is turned away
+after typing everything. Should the partition still fill up to the last byte (other files, a limit set too
+high), a reserve file beside the outbox (``outbox.sqlite3.reserve``) is given back so that opening,
+delivering, exporting, acknowledging and checkpointing keep working: they are what frees the partition.
+The file is created with ``auto_vacuum = INCREMENTAL`` and the WAL is kept small, so the pages of delivered
+records go back to the partition when it is full (:meth:`Outbox.give_back_space`).
+
 An :class:`Outbox` is safe to share between threads (one connection behind a lock); other processes (the
 ``kiosk outbox`` commands while the kiosk runs) may open the same file at the same time.
 """
