@@ -4,6 +4,7 @@ middlebox's 400 dead-letters nothing. Real reference server and fault proxy on l
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from ingest_lab import IngestLab
 from hal.events import EventQueue
 from kiosk.config import SyncSettings
 from kiosk.events import DeliveryAlert, RecordRejected
+from kiosk.protocol import Problem
 from kiosk.sync import FOREIGN_REJECTION_BACKOFF_S, SyncStatus, SyncWorker
 
 SETTINGS = SyncSettings(
@@ -132,6 +134,82 @@ def test_the_413_is_read_over_tls_too_before_any_byte_of_the_body(lab, outbox, t
     assert (first.outcome, first.status) == ("dead", 413)
     assert "too large" in first.reason
     assert (second.outcome, second.status) == ("sent", 201)
+
+
+class RawServer:
+    """A one-connection HTTP server on a raw socket, to play servers the reference one is not."""
+
+    def __init__(self, answer: Callable[[socket.socket, bytes], None]) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._answer = answer
+        self.body_bytes = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            self._answer(conn, head)
+
+    def read_body(self, conn: socket.socket, head: bytes) -> None:
+        headers, _, already = head.partition(b"\r\n\r\n")
+        length = int(
+            next(line for line in headers.split(b"\r\n") if line.lower().startswith(b"content-length")).split(
+                b":"
+            )[1]
+        )
+        self.body_bytes = len(already)
+        while self.body_bytes < length:
+            self.body_bytes += len(conn.recv(65536))
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(5)
+
+
+def test_an_early_413_is_read_even_when_the_server_closes_at_once(lab, outbox):
+    outbox.enqueue(lab.seal(lab.record(0, photo_size=500_000)))
+    item = outbox.claim_next()
+
+    def refuse(conn: socket.socket, head: bytes) -> None:
+        # No "100 Continue", no lingering: the answer, then an immediate close.
+        problem = Problem(413, "too-large", "Record too large", "over 64 KB", item.record_id, permanent=True)
+        body = problem.to_json()
+        conn.sendall(
+            b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/problem+json\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+
+    server = RawServer(refuse)
+    try:
+        delivery = lab.client(server.url).post_record(item)
+    finally:
+        server.close()
+    assert (delivery.outcome, delivery.status) == ("dead", 413)
+    assert "too large" in delivery.reason
+
+
+def test_a_server_that_ignores_expect_still_gets_the_body_and_answers(lab, outbox):
+    outbox.enqueue(lab.seal(lab.record(0, photo_size=50_000)))
+    item = outbox.claim_next()
+
+    def busy(conn: socket.socket, head: bytes) -> None:
+        assert b"expect: 100-continue" in head.lower()
+        server.read_body(conn, head)  # waits for the body without ever saying "100 Continue"
+        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n")
+
+    server = RawServer(busy)
+    try:
+        delivery = lab.client(server.url).post_record(item)
+    finally:
+        server.close()
+    assert (delivery.outcome, delivery.status, delivery.retry_after) == ("retry", 503, 7)
+    assert server.body_bytes == len(item.blob)
 
 
 def test_a_failing_record_backs_off_on_its_own_while_the_ones_behind_it_flow(
