@@ -112,11 +112,11 @@ RESERVE_MAX_BYTES = 256 * MIB
 #: frees the outbox) can still write their few pages and checkpoint the WAL; made again once there is room.
 RESERVE_FILE_MIN_BYTES = 1 * MIB
 RESERVE_FILE_MAX_BYTES = 16 * MIB
-#: The WAL is checkpointed at this many pages and cut back to this many bytes afterwards, so it never holds
-#: more than the reserve file can make room for (SQLite's defaults, 1000 pages and no limit, let it reach
-#: 4 MiB and stay there).
-WAL_AUTOCHECKPOINT_PAGES = 128
-WAL_SIZE_LIMIT_BYTES = 512 * 1024
+#: The WAL is checkpointed at SQLite's default of 1000 pages (4 MiB), or earlier on a partition so small that
+#: its reserve file could not make room for that much (it holds at most half the reserve), and is cut back to
+#: that size after a checkpoint instead of staying at its largest.
+WAL_AUTOCHECKPOINT_PAGES = 1000
+WAL_MIN_AUTOCHECKPOINT_PAGES = 64
 #: Free pages given back to the partition per step (and checkpoint) when it is full.
 SHRINK_STEP_PAGES = 128
 #: Room below the limit under which no new session starts (``[outbox] session_headroom_mb``'s default).
@@ -389,13 +389,18 @@ class Outbox:
 
     def _connect(self) -> sqlite_utils.Database:
         """A durable connection (:func:`kiosk.storage.connect_durable`) with the outbox's size limit and a
-        WAL kept small (:data:`WAL_AUTOCHECKPOINT_PAGES`)."""
+        WAL bounded by the reserve (:data:`WAL_AUTOCHECKPOINT_PAGES`)."""
         # Shrinkable: pages freed by deliveries can be given back to a full partition (give_back_space).
         db = connect_durable(
             self.path, timeout=BUSY_TIMEOUT_S, max_size_bytes=self._max_size_bytes, shrinkable=True
         )
-        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
-        db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = min(
+            WAL_AUTOCHECKPOINT_PAGES, max(WAL_MIN_AUTOCHECKPOINT_PAGES, self._reserve.size // page_size // 2)
+        )
+        db.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+        db.execute(f"PRAGMA journal_size_limit = {pages * page_size}")
+        self._wal_limit_bytes = pages * page_size
         return db
 
     def _make_room(self, *, use_reserve: bool = True) -> bool:
@@ -790,7 +795,7 @@ class Outbox:
             return Room(False, reason, used, limit, free), free_page_bytes
         # Records reuse the free pages inside the file, but the WAL grows on the partition before every
         # checkpoint; a missing reserve file means the partition has been full since.
-        wal_growth = max(0, WAL_SIZE_LIMIT_BYTES - _file_size(Path(f"{self.path}-wal")))
+        wal_growth = max(0, self._wal_limit_bytes - _file_size(Path(f"{self.path}-wal")))
         if free < wal_growth + max(0, self._headroom - free_page_bytes) or not self._reserve.present():
             reason = (
                 f"the data partition {self.path.parent} is full: {free / MIB:.1f} MiB free, less than the "
