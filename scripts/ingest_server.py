@@ -24,7 +24,11 @@ Protocol (see the design guide, "Ingest protocol"):
   400 malformed (headers, hash mismatch, unreadable box), 422 signature or record not the kiosk's or the key
   reused for another record, 201 + the signed receipt (:mod:`kiosk.protocol`: ``record_id``, ``kiosk_id``,
   ``sha256``, ``receipt_id``, ``received_at``, ``signature`` by the acknowledgement key) for a new record,
-  200 + the original receipt for a repeat with the same key and hash.
+  200 + the original receipt for a repeat with the same key and hash. With ``Expect: 100-continue`` (the
+  kiosk sends it with every record body) a refusal that the headers alone decide (401, 403, 400 for the
+  headers, 411, 413) is the answer instead of "100 Continue": the kiosk reads it before sending a byte of
+  the body. Without it, such a refusal is followed by a lingering close, so that the answer is not lost to a
+  reset.
 - ``GET /v1/health``: ``{"status": "ok", ...}``; with the kiosk's headers it also says whether its
   credentials are accepted.
 - ``POST /v1/heartbeat``: a JSON object (the kiosk's health snapshot), stored as it came.
