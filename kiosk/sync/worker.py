@@ -321,9 +321,16 @@ class SyncWorker:
         except Exception:  # a broken snapshot must not stop deliveries
             log.exception("the heartbeat snapshot failed")
             return
+        room = self._outbox.room()
         snapshot["outbox"] = {
             "counts": self._outbox.counts(),
             "oldest_pending_age_s": self._outbox.oldest_pending_age(),
+            # The office sees a kiosk that turns citizens away for lack of room before anyone complains.
+            "accepts_new_session": room.accepts_new_session,
+            "full_reason": room.reason or None,
+            "used_bytes": room.used_bytes,
+            "limit_bytes": room.limit_bytes,
+            "free_bytes": room.free_bytes,
         }
         self._client.heartbeat(snapshot)
 

@@ -256,6 +256,8 @@ def test_heartbeat_carries_the_snapshot_and_the_queue(lab, server, outbox, clock
     (beat,) = server.store.heartbeats(lab.kiosk_id)
     assert beat.snapshot["camera"] == "failed"
     assert beat.snapshot["outbox"]["counts"]["pending"] == 2  # taken before this pass sent them
+    assert beat.snapshot["outbox"]["accepts_new_session"] is True
+    assert beat.snapshot["outbox"]["used_bytes"] > 0 and beat.snapshot["outbox"]["free_bytes"] > 0
 
     clock.advance(SETTINGS.heartbeat_interval_s)
     worker.wake()
