@@ -2,26 +2,29 @@
 
 This is the :class:`~ui.app.Scene` the main loop drives. It picks the screen for the journey's
 step, frames it with the header, the navigation bar and the status bar, lays the "need more
-time?" warning over it when the journey says so, keeps the device/power/queue status current
-from the events the loop drains, and tells the journey what the kiosk can do right now.
+time?" warning over it when the journey says so, and tells the journey what the kiosk can do right now,
+as :class:`~kiosk.state.KioskState` (fed by the main loop, not by this view) says.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Protocol
 
 import pygame
 
 from hal.events import Event, EventQueue
-from kiosk.journey import Journey, Step
+from kiosk.assembly import FaceCheck, face_check
+from kiosk.devices import Devices
+from kiosk.journey import Journey, SaveRequest, Step
+from kiosk.state import KioskState
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator
 from ui.screens import SCREENS
 from ui.screens.base import BACK, CANCEL, Screen
-from ui.status import KioskStatus
+from ui.status import status_items
 from ui.text import TextRenderer
 from ui.theme import Theme
 from ui.widgets import Button, Container, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
@@ -48,21 +51,26 @@ class Header(Widget):
             )
 
 
+class SupportsSubmit(Protocol):
+    """Saves a confirmed journey (:class:`kiosk.registration.Registration`)."""
+
+    def submit(self, request: SaveRequest) -> object: ...
+
+
 class JourneyView:
     """Shows the journey on the display.
 
     Args:
         journey: The state machine of the citizen journey.
-        status: Device, power and queue status (updated here from events).
+        state: What the kiosk knows and can do (fed the events by the main loop); read here only.
         text: The text renderer (one for the life of the process: its cache survives screens).
         clock: Monotonic seconds (the same clock the journey was given).
-        devices: ``camera``, ``signature_pad``, ``printer`` (each may be missing or None).
+        devices: The kiosk's devices (null objects for those switched off).
         registration: Saves a confirmed journey: ``submit(request)`` on a worker thread that posts
             ``RecordSaved`` / ``RecordSaveFailed``.
         kiosk_id: Shown in the status bar so staff can tell kiosks apart.
         high_contrast: Start with the high-contrast theme.
-        photo_quality: Makes the face-check worker for the photo step:
-            ``photo_quality(camera, on_result)`` (default: :class:`kiosk.photo_quality.PhotoQualityWorker`).
+        face_check: Makes the face-check worker for the photo step (the kiosk's own).
         events: The main loop's queue, for results of workers the screens start (the face check).
     """
 
@@ -70,27 +78,27 @@ class JourneyView:
         self,
         journey: Journey,
         *,
-        status: KioskStatus,
+        state: KioskState,
         text: TextRenderer,
         clock: Callable[[], float],
-        devices: Mapping[str, Any] | None = None,
-        registration: Any = None,
+        devices: Devices,
+        registration: SupportsSubmit | None = None,
         kiosk_id: str = "",
         high_contrast: bool = False,
-        photo_quality: Callable[..., Any] | None = None,
+        face_check: FaceCheck = face_check,
         events: EventQueue | None = None,
     ) -> None:
         self.journey = journey
         self.events = events
-        self.status = status
+        self.state = state
         self.text = text
         self.clock = clock
-        self.devices = dict(devices or {})
+        self.devices = devices
         self.registration = registration
         self.kiosk_id = kiosk_id
         self.high_contrast = high_contrast
         self._configured_contrast = high_contrast
-        self.photo_quality = photo_quality
+        self.face_check = face_check
         self.translator = Translator(journey.language)
         self.kit: Kit = Kit(Theme.create(800, 480, high_contrast=high_contrast), text, self.translator)
         self._size: tuple[int, int] | None = None
@@ -100,7 +108,7 @@ class JourneyView:
         self._tree_key: tuple | None = None
         self._background: Callable[[Callable[[], Any], Callable[[Future], Any]], Future] | None = None
         self._wake: Callable[[], None] | None = None
-        self.journey.update_capabilities(self.status.capabilities())
+        self.journey.update_capabilities(self.state.capabilities())
 
     # -- wiring -----------------------------------------------------------------------------------
     def attach(self, app) -> None:
@@ -131,10 +139,6 @@ class JourneyView:
         if self.events is not None:
             self.events.post(event)
 
-    def device(self, name: str) -> Any:
-        """The device called ``name``, or None."""
-        return self.devices.get(name)
-
     def set_high_contrast(self, on: bool) -> None:
         """Switch the high-contrast theme on or off."""
         self.high_contrast = on
@@ -157,7 +161,7 @@ class JourneyView:
             self.journey.language,
             id(screen),
             screen.version,
-            self.status._snapshot(),
+            self.state.view(),
             math.ceil(countdown) if countdown is not None else None,
         )
         if key != self._tree_key or self._tree is None:
@@ -168,14 +172,13 @@ class JourneyView:
     def handle_event(self, event: Event) -> bool:
         """A device, power, sync or registration event drained by the main loop; True = redraw."""
         revision = self.journey.revision
-        changed = self.status.apply(event)
-        if changed:
-            self.journey.update_capabilities(self.status.capabilities())
+        # The main loop gave the event to the kiosk's state first; the journey follows what it now says.
+        self.journey.update_capabilities(self.state.capabilities())
         self.journey.apply_event(event)
         self._sync_screen()
         if self._screen is not None and self._screen.on_event(event):
-            changed = True
-        return changed or self.journey.revision != revision
+            return True
+        return self.journey.revision != revision
 
     def touched(self) -> None:
         """Any touch restarts the idle timer.
@@ -188,8 +191,7 @@ class JourneyView:
 
     def update(self, now: float) -> None:
         """Advance the journey's idle timers and the screen's own."""
-        self.status.tick()
-        self.journey.update_capabilities(self.status.capabilities())
+        self.journey.update_capabilities(self.state.capabilities())
         self.journey.tick()
         self._sync_screen()
         if self._screen is not None:
@@ -256,7 +258,9 @@ class JourneyView:
         content = pygame.Rect(m.margin, top + m.gap, width - 2 * m.margin, bottom - top - m.gap)
         for widget in screen.build(content):
             root.add(widget)
-        root.add(StatusBar("status", status_rect, kit, self.status.items(tr), right=self.kiosk_id))
+        root.add(
+            StatusBar("status", status_rect, kit, status_items(self.state.view(), tr), right=self.kiosk_id)
+        )
         overlay = screen.overlay(root.rect)
         if overlay is not None:
             root.add(overlay)

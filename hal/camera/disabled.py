@@ -1,8 +1,8 @@
-"""The camera of a kiosk configured without one (``backend = "none"``).
+"""The camera of a kiosk without a working one: switched off (``backend = "none"``) or not openable at all.
 
-It is a device like the others so the kiosk needs no special case: its health is ``failed`` with the
-reason, it never gives a frame, and a capture raises :class:`~hal.errors.DeviceNotFound`. The journey
-then says the photo is taken at the counter.
+It is a device like the others so the kiosk needs no special case (the one null object of its kind): its
+health is ``failed`` with the reason, it never gives a frame, and a capture raises
+:class:`~hal.errors.DeviceNotFound`. The journey then says the photo is taken at the counter.
 """
 
 from __future__ import annotations
@@ -16,12 +16,26 @@ REASON = "no camera: turned off in the settings (camera backend = none)"
 
 
 class DisabledCamera(Camera):
-    """A camera switched off in the settings."""
+    """A camera switched off in the settings, or one whose backend could not even be constructed.
 
-    backend = "none"
+    Args:
+        settings: The ``[camera]`` settings.
+        events: Where its health goes (None for a camera switched off: that is not news).
+        reason: Why there is no camera, in plain words.
+        backend: The configured backend (``"none"`` when switched off).
+    """
 
-    def __init__(self, settings: CameraSettings, events: EventQueue | None = None) -> None:
+    def __init__(
+        self,
+        settings: CameraSettings,
+        events: EventQueue | None = None,
+        *,
+        reason: str = REASON,
+        backend: str = "none",
+    ) -> None:
         super().__init__(settings, events)
+        self.backend = backend
+        self._reason = reason
         self._try_open()
 
     def start_preview(self) -> None:
@@ -29,11 +43,11 @@ class DisabledCamera(Camera):
         self._check_open()
 
     def _open(self) -> None:
-        raise DeviceNotFound(REASON)
+        raise DeviceNotFound(self._reason)
 
     # Never reached (the camera never opens), but a camera must say what it would do.
     def _read_preview(self, timeout: float) -> None:
-        raise DeviceNotFound(REASON)
+        raise DeviceNotFound(self._reason)
 
     def _capture_still(self, timeout: float) -> bytes:
-        raise DeviceNotFound(REASON)
+        raise DeviceNotFound(self._reason)

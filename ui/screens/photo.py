@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pygame
 
 from hal.events import Event
+from kiosk.devices import switched_off
 from kiosk.journey import Step
 from ui.i18n import N_
 from ui.messages import photo_message
@@ -61,7 +62,7 @@ class PhotoScreen(Screen):
         self.countdown_end: float | None = None
         self.photo_jpeg: bytes | None = None
         self.photo_image: pygame.Surface | None = None
-        self._camera = view.device("camera")
+        self._camera = view.devices.camera
         self._worker = None
         self._view_cache: dict = {}
         self._capture: Future | None = None
@@ -69,20 +70,15 @@ class PhotoScreen(Screen):
     # -- lifecycle ------------------------------------------------------------------------------
     def enter(self) -> None:
         camera = self._camera
-        if camera is None:
+        if switched_off(camera):
             return
         try:
             camera.start_preview()
         except Exception:  # a camera that cannot start shows as failed; the journey skips the photo
             log.exception("the camera preview did not start")
             return
-        make = self.view.photo_quality
-        if make is None:
-            from kiosk.photo_quality import PhotoQualityWorker
-
-            make = PhotoQualityWorker
         try:
-            self._worker = make(camera, self._checked)
+            self._worker = self.view.face_check(camera, self._checked)
             self._worker.start()
         except Exception:  # without guidance the citizen can still take the photo
             log.exception("the face check did not start")
@@ -104,8 +100,7 @@ class PhotoScreen(Screen):
             # Both join threads (up to a camera timeout): never on the UI thread.
             if worker is not None:
                 worker.stop()
-            if camera is not None:
-                camera.stop_preview()
+            camera.stop_preview()
 
         try:
             self.view.run_in_background(stop, lambda future: None)
@@ -202,7 +197,7 @@ class PhotoScreen(Screen):
                 "photo.camera",
                 view_rect,
                 kit,
-                camera.latest_frame if camera is not None else (lambda: None),
+                camera.latest_frame,
                 guide_tone=tone,
                 frozen=frozen,
                 waiting_text=tr(WAITING),
@@ -271,7 +266,7 @@ class PhotoScreen(Screen):
                     kit,
                     tr(TAKE),
                     self.take,
-                    enabled=self.state == "live" and camera is not None,
+                    enabled=self.state == "live" and not switched_off(camera),
                 )
             )
             widgets.append(

@@ -82,8 +82,8 @@ class ReceiptScreen(Screen):
 
     def enter(self) -> None:
         receipt = self.journey.receipt
-        printer = self.view.device("printer")
-        if receipt is None or printer is None or not self.view.status.works("printer"):
+        printer = self.view.devices.printer
+        if receipt is None or not self.view.state.works("printer"):
             return
         paper = build_receipt(receipt, self.journey.language, self.tr.gettext)
         self.print_state = "printing"

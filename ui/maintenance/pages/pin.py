@@ -35,6 +35,9 @@ WRONG_LAST = M_("Wrong PIN. One more wrong PIN locks the pad.")
 LOCKED = M_("Too many wrong PINs. Try again in {time}.")
 UNLOCKED = M_("You can try again now.")
 NO_PIN = M_("No technician PIN is set on this kiosk. Set one from its shell with: kiosk set-pin")
+BLOCKED = M_(
+    "The PIN is blocked after too many wrong PINs. Set a new one from the kiosk's shell: kiosk set-pin"
+)
 CHECK_FAILED = M_("The PIN could not be checked: {reason}")
 
 
@@ -52,6 +55,8 @@ class PinPage(Page):
         self.tone = "normal"
         #: Seconds left in the lockout as last read, or None when not locked.
         self.locked_left: float | None = None
+        #: True when no PIN is checked any more until ``kiosk set-pin`` is run from the shell.
+        self.blocked = False
         self._shown_left: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -62,13 +67,21 @@ class PinPage(Page):
         self.digits = ""
 
     def _read_lockout(self) -> None:
+        lockout = self.mode.session.lockout
         try:
-            self.locked_left = self.mode.session.lockout.retry_after()
+            self.blocked = lockout.blocked()
+            self.locked_left = lockout.retry_after()
         except Exception:  # noqa: BLE001 - a broken database shows when the PIN is checked
             log.exception("the PIN lockout cannot be read")
-            self.locked_left = None
-        if self.locked_left is not None:
+            self.blocked, self.locked_left = False, None
+        if self.blocked:
+            self._show_blocked()
+        elif self.locked_left is not None:
             self._show_locked()
+
+    def _show_blocked(self) -> None:
+        self.blocked, self.locked_left = True, None
+        self.message, self.tone = self.tr(BLOCKED), "error"
 
     def _show_locked(self) -> None:
         assert self.locked_left is not None
@@ -80,7 +93,7 @@ class PinPage(Page):
     @property
     def accepting(self) -> bool:
         """Whether digits may be typed now."""
-        return not self.busy and self.locked_left is None
+        return not self.busy and not self.blocked and self.locked_left is None
 
     def press(self, key: str) -> None:
         """A key of the pad: a digit or :data:`BACKSPACE`."""
@@ -129,6 +142,8 @@ class PinPage(Page):
         if result.outcome is EntryOutcome.LOCKED:
             self.locked_left = result.retry_after_s
             self._show_locked()
+        elif result.outcome is EntryOutcome.BLOCKED:
+            self._show_blocked()
         elif result.outcome is EntryOutcome.NO_PIN:
             self.message, self.tone = self.tr(NO_PIN), "error"
         else:
