@@ -120,6 +120,12 @@ class Kiosk:
     maintenance: MaintenanceParts | None
     maintenance_problem: str = ""
     started_at: float = field(default_factory=time.monotonic)
+    #: What the UI asks to be closed with the kiosk (see :meth:`on_close`).
+    closers: list[Callable[[], object]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], object]) -> None:
+        """Have :meth:`close` call ``closer`` after the saves are finished (the UI's maintenance mode)."""
+        self.closers.append(closer)
 
     def start_workers(self) -> None:
         """Start what runs beside the UI once it serves: sync, the outbox's integrity check, the metrics."""
@@ -152,6 +158,7 @@ class Kiosk:
             ("stopping sync", lambda: self.sync.stop()),
             ("closing the ingest client", self.client.close),
             ("finishing saves", self.registration.close),
+            *(("closing the UI's parts", closer) for closer in self.closers),
         ]
         if self.maintenance is not None:
             parts = self.maintenance

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -52,20 +52,51 @@ def device_works(device: Device) -> bool:
     return device_status(device) not in (OFF, str(HealthStatus.FAILED))
 
 
+def _camera_switched_off() -> Camera:
+    from hal.camera.disabled import DisabledCamera
+    from hal.settings import CameraSettings
+
+    return DisabledCamera(CameraSettings(backend="none"))
+
+
+def _signature_pad_switched_off() -> SignaturePad:
+    from hal.signature_pad import SwitchedOffSignaturePad
+
+    return SwitchedOffSignaturePad()
+
+
+def _power_switched_off() -> PowerSource:
+    from hal.power import SwitchedOffPower
+
+    return SwitchedOffPower()
+
+
+def _printer_switched_off() -> ReceiptPrinter:
+    from hal.printer import SwitchedOffPrinter
+
+    return SwitchedOffPrinter()
+
+
 @dataclass
 class Devices:
-    """The four devices of one kiosk; a device switched off or not openable is its kind's null object."""
+    """The four devices of one kiosk; a device switched off or not openable is its kind's null object.
 
-    camera: Camera
-    signature_pad: SignaturePad
-    power: PowerSource
-    printer: ReceiptPrinter
+    A kind left out when constructing (``Devices(camera=..., printer=...)``, as tests do) is switched off.
+    """
+
+    camera: Camera = field(default_factory=_camera_switched_off)
+    signature_pad: SignaturePad = field(default_factory=_signature_pad_switched_off)
+    power: PowerSource = field(default_factory=_power_switched_off)
+    printer: ReceiptPrinter = field(default_factory=_printer_switched_off)
 
     def __iter__(self) -> Iterator[tuple[str, Device]]:
         yield "camera", self.camera
         yield "signature_pad", self.signature_pad
         yield "power", self.power
         yield "printer", self.printer
+
+    def __len__(self) -> int:
+        return len(DEVICE_NAMES)
 
     def by_name(self) -> dict[str, Device]:
         """``name -> device`` in dashboard order."""
@@ -91,40 +122,54 @@ def open_devices(config: Config, events: EventQueue | None = None) -> Devices:
     receipts_dir = Path(config.printer.output_dir).expanduser() if config.printer.output_dir else None
     return Devices(
         camera=_open(
-            config.camera.backend, "camera", lambda: _camera(config, events), _no_camera(config, events)
+            config.camera.backend,
+            "camera",
+            lambda: _camera(config, events),
+            _camera_switched_off,
+            lambda reason: _camera_unavailable(config, events, reason),
         ),
         signature_pad=_open(
             config.signature_pad.backend,
             "signature pad",
             lambda: _signature_pad(config, events),
-            _no_signature_pad(events),
+            _signature_pad_switched_off,
+            lambda reason: _signature_pad_unavailable(config, events, reason),
         ),
-        power=_open(config.power.backend, "power monitor", lambda: _power(config, events), _no_power(events)),
+        power=_open(
+            config.power.backend,
+            "power monitor",
+            lambda: _power(config, events),
+            _power_switched_off,
+            lambda reason: _power_unavailable(config, events, reason),
+        ),
         printer=_open(
             config.printer.backend,
             "printer",
             lambda: _printer(config, events, receipts_dir or config.data_path / "receipts"),
-            _no_printer(events),
+            _printer_switched_off,
+            lambda reason: _printer_unavailable(config, events, reason),
         ),
     )
 
 
 D = TypeVar("D", bound=Device)
 
-#: Makes a kind's null object: ``absent(None, "none")`` for a device switched off in the config,
-#: ``absent(reason, backend)`` for one that cannot be opened.
-Absent = Callable[[str | None, str], D]
 
-
-def _open(backend: str, what: str, opener: Callable[[], D], absent: Absent[D]) -> D:
+def _open(
+    backend: str,
+    what: str,
+    opener: Callable[[], D],
+    off: Callable[[], D],
+    unavailable: Callable[[str], D],
+) -> D:
     """The device ``opener`` makes, or its kind's null object when switched off or not openable."""
     if backend == "none":
-        return absent(None, backend)
+        return off()
     try:
         return opener()
     except (DeviceError, OSError, ImportError) as exc:
         log.error("the %s (%s backend) cannot be opened: %s", what, backend, exc)
-        return absent(f"cannot be opened: {exc}", backend)
+        return unavailable(f"cannot be opened: {exc}")
 
 
 # The factories are imported where they are used so that a broken optional library (OpenCV on an
@@ -153,47 +198,27 @@ def _printer(config: Config, events: EventQueue | None, receipts_dir: Path) -> R
     return open_receipt_printer(config.printer, events, output_dir=receipts_dir)
 
 
-# The null objects. A device switched off posts nothing (it is not news, and its status is "off"); one
-# that cannot be opened announces its failure like any device whose health changes.
-def _no_camera(config: Config, events: EventQueue | None) -> Absent[Camera]:
-    def make(reason: str | None, backend: str) -> Camera:
-        from hal.camera.disabled import REASON, DisabledCamera
+# A device that cannot be opened is its kind's null object with the reason and the configured backend; it
+# announces its failure on the queue like any device whose health changes (one switched off posts nothing).
+def _camera_unavailable(config: Config, events: EventQueue | None, reason: str) -> Camera:
+    from hal.camera.disabled import DisabledCamera
 
-        if reason is None:
-            return DisabledCamera(config.camera, reason=REASON)
-        return DisabledCamera(config.camera, events, reason=reason, backend=backend)
-
-    return make
+    return DisabledCamera(config.camera, events, reason=reason, backend=config.camera.backend)
 
 
-def _no_signature_pad(events: EventQueue | None) -> Absent[SignaturePad]:
-    def make(reason: str | None, backend: str) -> SignaturePad:
-        from hal.signature_pad import SwitchedOffSignaturePad
+def _signature_pad_unavailable(config: Config, events: EventQueue | None, reason: str) -> SignaturePad:
+    from hal.signature_pad import SwitchedOffSignaturePad
 
-        if reason is None:
-            return SwitchedOffSignaturePad()
-        return SwitchedOffSignaturePad(events, reason=reason, backend=backend)
-
-    return make
+    return SwitchedOffSignaturePad(events, reason=reason, backend=config.signature_pad.backend)
 
 
-def _no_power(events: EventQueue | None) -> Absent[PowerSource]:
-    def make(reason: str | None, backend: str) -> PowerSource:
-        from hal.power import SwitchedOffPower
+def _power_unavailable(config: Config, events: EventQueue | None, reason: str) -> PowerSource:
+    from hal.power import SwitchedOffPower
 
-        if reason is None:
-            return SwitchedOffPower()
-        return SwitchedOffPower(events, reason=reason, backend=backend)
-
-    return make
+    return SwitchedOffPower(events, reason=reason, backend=config.power.backend)
 
 
-def _no_printer(events: EventQueue | None) -> Absent[ReceiptPrinter]:
-    def make(reason: str | None, backend: str) -> ReceiptPrinter:
-        from hal.printer import SwitchedOffPrinter
+def _printer_unavailable(config: Config, events: EventQueue | None, reason: str) -> ReceiptPrinter:
+    from hal.printer import SwitchedOffPrinter
 
-        if reason is None:
-            return SwitchedOffPrinter()
-        return SwitchedOffPrinter(events, reason=reason, backend=backend)
-
-    return make
+    return SwitchedOffPrinter(events, reason=reason, backend=config.printer.backend)

@@ -243,12 +243,11 @@ class MaintenanceScene:
 
     def _read(self) -> Readings:
         mode = self.mode
-        power = mode.devices.get("power")
         snapshot = take_snapshot(
-            devices=list(mode.devices.items()),
+            devices=mode.devices,
             outbox=mode.outbox,
             sync=mode.sync,
-            power=power if hasattr(power, "reading") else None,
+            power=mode.devices.power,
             data_dir=mode.data_dir,
             started_at=mode.started_at,
             clock=mode.clock,

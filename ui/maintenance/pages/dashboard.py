@@ -11,6 +11,7 @@ from __future__ import annotations
 import pygame
 
 from hal.device import Health
+from kiosk.devices import switched_off
 from kiosk.maintenance import AuditAction, DashboardSnapshot
 from kiosk.outbox import STATES
 from ui.maintenance.i18n import M_
@@ -68,7 +69,7 @@ class DashboardPage(Page):
     def check_all(self) -> None:
         """Run every device's self-test, one after the other, on a worker thread."""
         session = self.mode.session
-        devices = [(name, device) for name, device in self.mode.devices.items() if device is not None]
+        devices = [(name, device) for name, device in self.mode.devices if not switched_off(device)]
 
         def work(progress) -> list[tuple[str, Health | None]]:
             results: list[tuple[str, Health | None]] = []
