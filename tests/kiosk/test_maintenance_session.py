@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from hal.camera.disabled import DisabledCamera
+from hal.settings import CameraSettings
 from kiosk.config import MaintenanceSettings
-from kiosk.devices import UnavailableDevice
 from kiosk.maintenance import (
     AuditAction,
     CommandFailed,
@@ -292,7 +293,10 @@ def test_every_action_lands_in_the_audit_log(kiosk: Kiosk, tmp_path: Path) -> No
     outbox.claim_next()
     outbox.mark_dead(dead.record_id, "422: same key, other content")
     sync = SyncWorkerStandIn()
-    camera = UnavailableDevice("camera", "simulated", "camera disconnected")
+    # The camera's null object, as the kiosk has it when its backend could not be opened.
+    camera = DisabledCamera(
+        CameraSettings(backend="simulated"), reason="camera disconnected", backend="simulated"
+    )
     client = IngestClient(f"http://127.0.0.1:{closed_port()}", "token", "KIOSK-TEST-01", timeout=2.0)
     stick = tmp_path / "usb"
     stick.mkdir()
