@@ -70,3 +70,95 @@ def test_ruff_is_clean(command: list[str]) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the typed core (issue 9) ----------------------------------------------------------------------------
+#: The one module of kiosk/ that builds the kiosk's parts.
+ASSEMBLY = ROOT / "kiosk" / "assembly.py"
+#: The module that turns events into capabilities and status.
+STATE = ROOT / "kiosk" / "state.py"
+#: Parts only the builder constructs (``Outbox(...)``, ``IngestClient.from_config(...)``, ...).
+BUILT_ONCE = ("Outbox", "SyncWorker", "IngestClient")
+#: Names that hold a device; a ``hasattr`` on one probes for what its type should say.
+DEVICE_NAMES = {"device", "camera", "pad", "signature_pad", "printer", "power", "ups"}
+#: The longest a function in kiosk/, hal/ or ui/ may be.
+MAX_FUNCTION_LINES = 80
+
+
+def _python_files(*layers: str) -> list[Path]:
+    return sorted(path for layer in layers for path in (ROOT / layer).rglob("*.py"))
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def _name(node: ast.expr) -> str:
+    """The last name of ``a.b.c`` or ``c`` (empty for anything else)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Call):
+        return _name(node.func)
+    return ""
+
+
+def test_the_kiosk_the_builder_returns_is_typed_without_any() -> None:
+    classes = {node.name: node for node in _tree(ASSEMBLY).body if isinstance(node, ast.ClassDef)}
+    assert "Kiosk" in classes, "kiosk/assembly.py defines the typed Kiosk"
+    untyped = []
+    for name in ("Kiosk", "MaintenanceParts"):
+        for node in classes[name].body:
+            if isinstance(node, ast.AnnAssign):
+                annotation = ast.unparse(node.annotation)
+                if "Any" in annotation.replace("[", " ").replace("]", " ").replace("|", " ").split():
+                    untyped.append(f"{name}.{ast.unparse(node.target)}: {annotation}")
+    assert not untyped, "the Kiosk's parts must be typed, not Any:\n" + "\n".join(untyped)
+
+
+def test_no_hasattr_probes_on_devices() -> None:
+    probes = []
+    for path in _python_files("kiosk", "ui"):
+        for node in ast.walk(_tree(path)):
+            if not (isinstance(node, ast.Call) and _name(node.func) in ("hasattr", "getattr") and node.args):
+                continue
+            probed = node.args[0]
+            if _name(probed) in DEVICE_NAMES or (isinstance(probed, ast.Call) and _name(probed) == "get"):
+                probes.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert not probes, "a device's type says what it can do; no probing:\n" + "\n".join(probes)
+
+
+def test_the_state_module_imports_neither_pygame_nor_the_ui() -> None:
+    modules = {module for _line, module, _top in _imports(STATE)}
+    assert modules, "kiosk/state.py imports something"
+    assert not modules & {"pygame", "ui"}, f"kiosk/state.py imports {modules & {'pygame', 'ui'}}"
+
+
+def test_only_the_builder_constructs_the_outbox_the_sync_worker_and_the_ingest_client() -> None:
+    found = []
+    for path in _python_files("kiosk"):
+        if path == ASSEMBLY:
+            continue
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            # Outbox(...), kiosk.outbox.Outbox(...), IngestClient.from_config(...)
+            called = _name(func) if _name(func) in BUILT_ONCE else ""
+            if not called and isinstance(func, ast.Attribute) and _name(func.value) in BUILT_ONCE:
+                called = _name(func.value)
+            if called:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(func)}(...)")
+    assert not found, "kiosk/assembly.py alone builds these parts:\n" + "\n".join(found)
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    long = []
+    for path in _python_files("kiosk", "hal", "ui"):
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1 if node.end_lineno else 0
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {lines} lines")
+    assert not long, f"split these by meaning (at most {MAX_FUNCTION_LINES} lines):\n" + "\n".join(long)
