@@ -8,6 +8,7 @@ health is ``failed`` with the reason, it never gives a frame, and a capture rais
 from __future__ import annotations
 
 from hal.camera import Camera
+from hal.device import HealthStatus
 from hal.errors import DeviceNotFound
 from hal.events import EventQueue
 from hal.settings import CameraSettings
@@ -36,7 +37,9 @@ class DisabledCamera(Camera):
         super().__init__(settings, events)
         self.backend = backend
         self._reason = reason
-        self._try_open()
+        # Failed from the start, without the warning a camera that breaks logs: this is how it was made.
+        self._hardware_failed = True
+        self._set_health(HealthStatus.FAILED, reason)
 
     def start_preview(self) -> None:
         """Do nothing: there is no camera to preview (there is no worker to retry either)."""
