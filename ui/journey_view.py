@@ -21,13 +21,14 @@ from kiosk.assembly import FaceCheck, face_check
 from kiosk.devices import Devices
 from kiosk.journey import Journey, SaveRequest, Step
 from kiosk.state import KioskState
+from ui.frame import FramedScene
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator
 from ui.screens import SCREENS
 from ui.screens.base import BACK, CANCEL, Screen
 from ui.status import status_items
 from ui.text import TextRenderer
 from ui.theme import Theme
-from ui.widgets import Button, Container, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
+from ui.widgets import Button, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +40,13 @@ _IDLE_CONTINUE = N_("Yes, continue")
 _IDLE_END = N_("No, end now")
 
 
-class Header(Widget):
-    """The band at the top: the step's title on the left, progress and language on the right."""
-
-    def draw(self, surface: pygame.Surface, now: float) -> None:
-        pygame.draw.rect(surface, self.kit.palette.header, self.rect)
-        if self.kit.theme.high_contrast:
-            m = self.kit.metrics
-            pygame.draw.line(
-                surface, self.kit.palette.border, self.rect.bottomleft, self.rect.bottomright, m.border
-            )
-
-
 class SupportsSubmit(Protocol):
     """Saves a confirmed journey (:class:`kiosk.registration.Registration`)."""
 
     def submit(self, request: SaveRequest) -> object: ...
 
 
-class JourneyView:
+class JourneyView(FramedScene):
     """Shows the journey on the display.
 
     Args:
@@ -237,45 +226,57 @@ class JourneyView:
         self._screen.enter()
 
     def _build(self, screen: Screen) -> Widget:
-        kit = self.kit
-        m = kit.metrics
-        tr = kit.tr
-        width, height = self._size or (m.width, m.height)
-        root = Container("screen", (0, 0, width, height), kit)
-        top = 0
-        if screen.header:
-            band = pygame.Rect(0, 0, width, m.header_height)
-            root.add(Header("header", band, kit))
-            self._header_contents(root, band, screen)
-            top = band.bottom
-        status_rect = pygame.Rect(0, height - m.status_height, width, m.status_height)
-        nav = screen.nav()
-        bottom = status_rect.y
-        if nav is not None:
-            nav_rect = pygame.Rect(m.margin, status_rect.y - m.gap - m.touch, width - 2 * m.margin, m.touch)
-            bottom = nav_rect.y - m.gap
-            self._nav_buttons(root, nav_rect, nav)
-        content = pygame.Rect(m.margin, top + m.gap, width - 2 * m.margin, bottom - top - m.gap)
-        for widget in screen.build(content):
-            root.add(widget)
-        root.add(
-            StatusBar("status", status_rect, kit, status_items(self.state.view(), tr), right=self.kiosk_id)
-        )
-        overlay = screen.overlay(root.rect)
-        if overlay is not None:
-            root.add(overlay)
-        if self.journey.idle_warning:
-            root.add(self._idle_dialog(root.rect))
-        return root
+        m = self.kit.metrics
+        return self._build_frame(self._size or (m.width, m.height), self.kit)
 
-    def _header_contents(self, root: Container, band: pygame.Rect, screen: Screen) -> None:
+    # -- the frame's parts (FramedScene) -----------------------------------------------------------
+    def _frame_has_header(self) -> bool:
+        return self.screen.header
+
+    def _frame_header(self, band: pygame.Rect) -> list[Widget]:
+        widgets: list[Widget] = []
+        self._header_contents(widgets, band, self.screen)
+        return widgets
+
+    def _frame_between(self, area: pygame.Rect) -> tuple[list[Widget], pygame.Rect]:
+        m = self.kit.metrics
+        widgets: list[Widget] = []
+        bottom = area.bottom
+        nav = self.screen.nav()
+        if nav is not None:
+            nav_rect = pygame.Rect(
+                m.margin, area.bottom - m.gap - m.touch, area.width - 2 * m.margin, m.touch
+            )
+            bottom = nav_rect.y - m.gap
+            self._nav_buttons(widgets, nav_rect, nav)
+        top = area.y
+        return widgets, pygame.Rect(m.margin, top + m.gap, area.width - 2 * m.margin, bottom - top - m.gap)
+
+    def _frame_content(self, area: pygame.Rect) -> list[Widget]:
+        return list(self.screen.build(area))
+
+    def _frame_status(self, rect: pygame.Rect) -> Widget:
+        return StatusBar(
+            "status", rect, self.kit, status_items(self.state.view(), self.kit.tr), right=self.kiosk_id
+        )
+
+    def _frame_overlays(self, area: pygame.Rect) -> list[Widget]:
+        overlays = []
+        overlay = self.screen.overlay(area)
+        if overlay is not None:
+            overlays.append(overlay)
+        if self.journey.idle_warning:
+            overlays.append(self._idle_dialog(area))
+        return overlays
+
+    def _header_contents(self, into: list[Widget], band: pygame.Rect, screen: Screen) -> None:
         kit, m = self.kit, self.kit.metrics
         other = next(code for code in LANGUAGES if code != self.journey.language)
         lang_w = m.px(190)
         lang = pygame.Rect(
             band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44)
         )
-        root.add(
+        into.append(
             Button(
                 "header.language",
                 lang,
@@ -291,7 +292,7 @@ class JourneyView:
         right = lang.x - m.gap
         if index >= 0:
             progress = pygame.Rect(right - progress_w, band.y, progress_w, band.height)
-            root.add(ProgressSteps("header.progress", progress, kit, index, len(steps)))
+            into.append(ProgressSteps("header.progress", progress, kit, index, len(steps)))
             right = progress.x - m.gap
         title_rect = pygame.Rect(m.margin, band.y, right - m.margin, band.height)
         title = screen.title()
@@ -301,14 +302,14 @@ class JourneyView:
         )
         if size_title < m.text_title:
             label.role = "button"
-        root.add(label)
+        into.append(label)
 
-    def _nav_buttons(self, root: Container, rect: pygame.Rect, nav) -> None:
+    def _nav_buttons(self, into: list[Widget], rect: pygame.Rect, nav) -> None:
         kit, m = self.kit, self.kit.metrics
         tr = kit.tr
         button_w = min(m.px(230), (rect.width - 2 * m.gap) // 3)
         if nav.back:
-            root.add(
+            into.append(
                 Button(
                     "nav.back",
                     (rect.x, rect.y, m.px(150), rect.height),
@@ -320,7 +321,7 @@ class JourneyView:
             )
         if nav.cancel:
             cancel_w = m.px(170)
-            root.add(
+            into.append(
                 Button(
                     "nav.cancel",
                     (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
@@ -332,7 +333,7 @@ class JourneyView:
                 )
             )
         if nav.next_label is not None:
-            root.add(
+            into.append(
                 Button(
                     "nav.next",
                     (rect.right - button_w, rect.y, button_w, rect.height),
