@@ -139,21 +139,14 @@ class DashboardPage(Page):
             )
         else:
             children.append(Button("dash.check", check, kit, tr(CHECK), self.check_all, style="secondary"))
-        y = inner.y + m.touch + m.px(10)
+        column = Stack(inner.x, inner.y + m.touch + m.px(10), inner.width, gap=m.px(6))
         if job.error is not None:
-            failed = text(
-                "dash.check.result",
-                kit,
-                inner.x,
-                y,
-                inner.width,
-                tr(CHECK_FAILED).format(reason=job.error),
-                role="small",
-                tone="error",
-                max_lines=2,
+            words = tr(CHECK_FAILED).format(reason=job.error)
+            column.add(
+                text("dash.check.result", kit, *column.slot(), words, role="small", tone="error", max_lines=2)
             )
-            children.append(failed)
-            y = failed.rect.bottom + m.px(6)
+        children += column.widgets
+        y = column.y
         bottom = inner.bottom
         if snapshot.problems:
             problems = text(
