@@ -41,7 +41,7 @@ from kiosk.maintenance import (
 )
 from kiosk.maintenance.recorder import MetricsRecorder
 from kiosk.outbox import OUTBOX_FILENAME, Outbox
-from kiosk.power_policy import PowerPolicy, ShutdownSequence, journey_activity
+from kiosk.power_policy import PowerPolicy, ShutdownSequence, SupportsCheckpoint, journey_activity
 from kiosk.registration import Registration
 from kiosk.sealing import KioskIdentity
 from kiosk.state import KioskState
@@ -352,7 +352,7 @@ def _power_policy(
     maintenance: MaintenanceParts | None,
     clock: Callable[[], float],
 ) -> PowerPolicy:
-    databases: dict[str, Outbox | MaintenanceStore] = {"outbox": outbox}
+    databases: dict[str, SupportsCheckpoint] = {"outbox": outbox}
     if maintenance is not None:
         databases["maintenance"] = maintenance.store
     return PowerPolicy(
@@ -361,7 +361,7 @@ def _power_policy(
             config.power.shutdown_command,
             saves=registration,
             sync=sync,
-            databases=databases,  # type: ignore[arg-type]
+            databases=databases,
             power=devices.power,
         ),
         reading=devices.power.reading,

@@ -104,7 +104,15 @@ def _with_maintenance(kiosk: Kiosk, view: JourneyView, clock) -> Scene:
     return KioskScenes(view, maintenance.scene)
 
 
-def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> int:
+def walk_everything(
+    app: App,
+    view: JourneyView,
+    kiosk: Kiosk,
+    clock,
+    screenshots: Path | None,
+    sizes: Sequence[tuple[int, int]],
+    languages: Sequence[str],
+) -> int:
     """Walk a synthetic citizen through every service, at every size, in every language."""
     from ui.autopilot import Autopilot, today
     from ui.citizens import citizen_values
@@ -135,7 +143,7 @@ def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> i
     return 0
 
 
-def _degraded_and_idle(autopilot, pilot, kiosk, journey) -> None:
+def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, journey) -> None:
     """Screens that need a situation: a broken device, the network down, the idle warning."""
     events = kiosk.events
     events.post(

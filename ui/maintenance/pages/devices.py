@@ -11,6 +11,7 @@ import logging
 
 import pygame
 
+from hal.device import Device
 from hal.events import Event
 from kiosk.devices import switched_off
 from kiosk.maintenance import AuditAction
@@ -87,7 +88,7 @@ class DevicesPage(Page):
         pad = self.tests["pad"]
         return pad.ink if isinstance(pad, PadTest) else None
 
-    def _device_of(self, test: DeviceTest):
+    def _device_of(self, test: DeviceTest) -> Device:
         return self.mode.devices.by_name()[test.device_name]
 
     # -- lifecycle ------------------------------------------------------------------------------
