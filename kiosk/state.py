@@ -5,7 +5,9 @@ power events (fed to the :class:`~kiosk.power_policy.PowerPolicy`, which it also
 starts the shutdown whatever is on screen), the sync worker's status, a stop request (SIGTERM, SIGINT).
 From them it produces the :class:`~kiosk.journey.Capabilities` the journey adapts to and a
 :class:`StatusView` the UI renders. The main loop owns one and feeds it every event before any scene sees
-it; the UI decides nothing.
+it; the UI decides nothing. Every way the kiosk stops passes here: the power policy's shutdown (started by
+:meth:`KioskState.tick`), SIGTERM and SIGINT (:class:`~kiosk.events.StopRequested`), and maintenance's
+restart, reboot and power-off, which systemd carries out by sending SIGTERM to the kiosk.
 
     state = KioskState(kiosk.devices, kiosk.power_policy)
     for event in events.drain():
