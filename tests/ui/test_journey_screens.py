@@ -465,3 +465,16 @@ def test_the_idle_warning_on_the_receipt_says_the_data_is_saved_not_erased(on_sc
     assert screen.journey.idle_warning
     text = pilot.screen_text()
     assert "Data Anda sudah tersimpan" in text and "dihapus" not in text
+
+
+def test_a_full_kiosk_says_so_before_anyone_types(on_screen):
+    screen = on_screen(language="en")
+    # What the outbox's quota will set (wired at the merge): the kiosk has no room for another record.
+    screen.view.state.storage_full = True
+    screen.pilot.settle()
+    screen.pilot.tap("welcome.start")
+    assert screen.journey.step is Step.WELCOME
+    assert (
+        "This kiosk is full and cannot take new registrations. Please go to the counter."
+        in screen.pilot.texts()
+    )
