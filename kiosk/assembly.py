@@ -228,7 +228,8 @@ def build_kiosk(
     started_at = time.monotonic()
     events = events or EventQueue()
     config.data_path.mkdir(parents=True, exist_ok=True)
-    devices = devices or open_configured_devices(config, events)
+    if devices is None:
+        devices = open_configured_devices(config, events)
     # The integrity check runs once the kiosk serves (start_workers): before the first frame it would cost
     # seconds on a cold, full queue after a power cut, exactly when citizens are waiting.
     outbox = open_outbox(config, check_on_open=False)
