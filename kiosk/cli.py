@@ -58,9 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # force: python-escpos calls logging.basicConfig() when it is imported (through hal.printer), which
+    # would otherwise leave the root logger at WARNING and the kiosk's log without its INFO lines.
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
     logging.captureWarnings(True)
     try:

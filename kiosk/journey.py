@@ -4,7 +4,8 @@ The UI renders the journey's state and feeds it touches; everything the citizen 
 whole journey is tested without a screen. One :class:`Journey` lives for the life of the process and serves
 citizen after citizen; between two citizens it is wiped.
 
-Steps (:class:`Step`)::
+Steps (:class:`Step`), in the order of the one route table :data:`ROUTE` (next, back, the progress indicator
+and the steps review can edit are all derived from it)::
 
     welcome -> language -> service -> checklist -> identity -> details -> photo -> signature -> review
             -> saving -> receipt -> welcome
@@ -200,6 +201,41 @@ class SaveError:
 
 
 _FIELD_STEPS = (Step.IDENTITY, Step.DETAILS)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One step of the route and what the journey derives from it.
+
+    Attributes:
+        step: The step.
+        needs: What the step needs to be on this citizen's route: ``"photo"`` (the service takes one and the
+            camera works), ``"signature"`` (the service takes one), or None (always on it).
+        counted: Shown by the progress indicator.
+        editable: Review can send the citizen back to it to correct it.
+    """
+
+    step: Step
+    needs: Literal["photo", "signature"] | None = None
+    counted: bool = False
+    editable: bool = False
+
+
+#: The citizen's route, in order: next, back, progress and the steps review can edit all follow from it.
+ROUTE: tuple[Leg, ...] = (
+    Leg(Step.WELCOME),
+    Leg(Step.LANGUAGE),
+    Leg(Step.SERVICE, counted=True),
+    Leg(Step.CHECKLIST, counted=True),
+    Leg(Step.IDENTITY, counted=True, editable=True),
+    Leg(Step.DETAILS, counted=True, editable=True),
+    Leg(Step.PHOTO, needs="photo", counted=True, editable=True),
+    Leg(Step.SIGNATURE, needs="signature", counted=True, editable=True),
+    Leg(Step.REVIEW, counted=True),
+    Leg(Step.SAVING),
+    Leg(Step.RECEIPT),
+)
+_POSITION = {leg.step: index for index, leg in enumerate(ROUTE)}
 _MAX_VALUE_LENGTH = 200
 #: Seconds the receipt ignores "Done" after it appears. A double tap on "Save" must not throw away the
 #: receipt: with the printer down the on-screen code is the citizen's only copy. Long enough to outlast
@@ -424,13 +460,8 @@ class Journey:
     def progress(self) -> tuple[tuple[Step, ...], int]:
         """The steps of this journey a progress indicator shows (service .. review) and the index of the
         current one (-1 outside them)."""
-        steps = [Step.SERVICE, Step.CHECKLIST, Step.IDENTITY, Step.DETAILS]
-        if self._photo_applies():
-            steps.append(Step.PHOTO)
-        if self._service is None or self._service.signature:
-            steps.append(Step.SIGNATURE)
-        steps.append(Step.REVIEW)
-        return tuple(steps), steps.index(self._step) if self._step in steps else -1
+        steps = tuple(leg.step for leg in self._route() if leg.counted)
+        return steps, steps.index(self._step) if self._step in steps else -1
 
     # -------------------------------------------------------------------------------------- device inputs
 
@@ -780,8 +811,9 @@ class Journey:
     def _go(self, step: Step) -> None:
         self._activity()
         if step is Step.PHOTO and not self._photo_applies():
-            self._skip_photo_step()
             step = self._after(Step.PHOTO)
+        if _POSITION[step] > _POSITION[Step.PHOTO] and not self._photo_applies():
+            self._skip_photo_step()  # past the photo without one: it is taken at the counter
         if step is Step.REVIEW:
             self._returning_to_review = False
         self._step = step
@@ -791,19 +823,22 @@ class Journey:
         """Whether the photo step is shown: the service takes a photo and the camera works."""
         return self._service is not None and self._service.photo and self._capabilities.camera_ok
 
+    def _route(self) -> tuple[Leg, ...]:
+        """The legs of :data:`ROUTE` this citizen's journey takes (with the chosen service and devices)."""
+        return tuple(leg for leg in ROUTE if self._on_route(leg))
+
+    def _on_route(self, leg: Leg) -> bool:
+        if leg.needs == "photo":
+            return self._photo_applies()
+        if leg.needs == "signature":
+            # Before a service is chosen the progress indicator counts a signature, as most services take one.
+            return self._service is None or self._service.signature
+        return True
+
     def _after(self, step: Step) -> Step:
         """The step that follows ``step`` (identity onwards) for the chosen service."""
-        order = [Step.IDENTITY, Step.DETAILS, Step.PHOTO, Step.SIGNATURE, Step.REVIEW]
-        for candidate in order[order.index(step) + 1 :]:
-            if candidate is Step.PHOTO and not (self._service and self._service.photo):
-                continue
-            if candidate is Step.SIGNATURE and not (self._service and self._service.signature):
-                continue
-            if candidate is Step.PHOTO and not self._photo_applies():
-                self._skip_photo_step()
-                continue
-            return candidate
-        return Step.REVIEW
+        later = [leg.step for leg in self._route() if _POSITION[leg.step] > _POSITION[step]]
+        return later[0] if later and _POSITION[later[0]] <= _POSITION[Step.REVIEW] else Step.REVIEW
 
     def _skip_photo_step(self) -> None:
         """The service wants a photo but the camera is down: note that it is taken at the counter. A photo the
@@ -812,25 +847,9 @@ class Journey:
             self._photo_note = PHOTO_AT_COUNTER
 
     def _before(self, step: Step) -> Step:
-        """The step ``back()`` leads to from ``step``."""
-        fixed = {
-            Step.SERVICE: Step.LANGUAGE,
-            Step.CHECKLIST: Step.SERVICE,
-            Step.IDENTITY: Step.CHECKLIST,
-            Step.DETAILS: Step.IDENTITY,
-            Step.PHOTO: Step.DETAILS,
-        }
-        if step in fixed:
-            return fixed[step]
-        candidates = [Step.SIGNATURE] if step is Step.REVIEW else []
-        candidates += [Step.PHOTO, Step.DETAILS]
-        for candidate in candidates:
-            if candidate is Step.SIGNATURE and not (self._service and self._service.signature):
-                continue
-            if candidate is Step.PHOTO and not self._photo_applies():
-                continue
-            return candidate
-        return Step.DETAILS
+        """The step ``back()`` leads to from ``step`` (service onwards)."""
+        earlier = [leg.step for leg in self._route() if _POSITION[leg.step] < _POSITION[step]]
+        return earlier[-1]
 
     def _return_or(self, step: Step) -> Step:
         """After an edit started from review, come straight back to review once the edited step is done."""
@@ -844,12 +863,7 @@ class Journey:
         return not (self._service.signature and self._signature is None)
 
     def _editable_steps(self) -> tuple[Step, ...]:
-        steps = [Step.IDENTITY, Step.DETAILS]
-        if self._photo_applies():
-            steps.append(Step.PHOTO)
-        if self._service is not None and self._service.signature:
-            steps.append(Step.SIGNATURE)
-        return tuple(steps)
+        return tuple(leg.step for leg in self._route() if leg.editable)
 
     def _service_fields(self) -> tuple[FieldSpec, ...]:
         return self._service.fields if self._service is not None else ()

@@ -29,20 +29,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 STARTED = time.perf_counter()
 
 import datetime  # noqa: E402
+import tempfile  # noqa: E402
 
 import pygame  # noqa: E402
 
 from hal.events import EventQueue  # noqa: E402
+from kiosk.assembly import build_kiosk  # noqa: E402
+from kiosk.config import parse_config  # noqa: E402
 from kiosk.events import RecordSaved  # noqa: E402
-from kiosk.journey import Journey, Step  # noqa: E402
-from kiosk.regions import districts_of  # noqa: E402
-from kiosk.services import load_services  # noqa: E402
+from kiosk.journey import Step  # noqa: E402
 from ui.app import App, open_display  # noqa: E402
 from ui.autopilot import Autopilot  # noqa: E402
 from ui.citizens import citizen_values  # noqa: E402
 from ui.journey_view import JourneyView  # noqa: E402
 from ui.pilot import FakeClock, Pilot  # noqa: E402
-from ui.status import KioskStatus  # noqa: E402
 from ui.text import TextRenderer, find_fonts  # noqa: E402
 
 
@@ -58,22 +58,43 @@ class InstantRegistration:
         )
 
 
+#: The benchmark kiosk's data directory (keys, outbox), removed when the process ends.
+_DATA = tempfile.TemporaryDirectory(prefix="bench-ui-")
+
+
 def build(size, clock=time.monotonic):
+    """The kiosk as ``kiosk run`` builds it (devices switched off), its journey on the display."""
+    config = parse_config(
+        f"""
+        [kiosk]
+        id = "BENCH-01"
+        data_dir = "{_DATA.name}"
+        regency = "71.10"
+        [camera]
+        backend = "none"
+        [signature_pad]
+        backend = "none"
+        [power]
+        backend = "none"
+        [printer]
+        backend = "none"
+        """
+    )
     events = EventQueue()
+    kiosk = build_kiosk(config, events, clock=clock)
     open_display(size, fullscreen=False)
-    journey = Journey(load_services(), districts=districts_of("71.10"), clock=clock)
-    devices = {"camera": None, "signature_pad": None, "printer": None}
     view = JourneyView(
-        journey,
-        status=KioskStatus(devices),
+        kiosk.journey,
+        state=kiosk.state,
         text=TextRenderer(find_fonts()),
         clock=clock,
-        devices=devices,
+        devices=kiosk.devices,
+        # Saves are answered at once: the walk measures the UI, not the disk.
         registration=InstantRegistration(events),
-        kiosk_id="BENCH-01",
+        kiosk_id=config.kiosk.id,
         events=events,
     )
-    app = App(view, events, clock=clock)
+    app = App(view, events, clock=clock, state=kiosk.state)
     view.attach(app)
     return app, view
 
@@ -88,7 +109,7 @@ def measure_screens(size, frames: int) -> list[tuple[str, float, float, float, f
     app, view = build(size, clock)
     pilot = Pilot(app, clock)
     auto = Autopilot(pilot, view)
-    service = load_services().get("ektp")
+    service = view.journey.catalog.get("ektp")
     values = citizen_values(service, view.journey.districts, today=datetime.date.today(), seed=1)
     rows = []
 

@@ -27,6 +27,7 @@ import pygame.freetype
 
 from hal.events import Event, EventQueue
 from kiosk.events import StopRequested
+from kiosk.state import KioskState
 from ui.input import Pointer, PointerReader
 from ui.widgets.base import Widget
 
@@ -159,6 +160,10 @@ class App:
             loop gets the kiosk restarted.
         max_sleep_s: Longest sleep without a reason, bounding the heartbeat interval.
         quit_on_close: Whether closing the window ends the loop (a desktop); the kiosk ignores it.
+        state: The kiosk's :class:`~kiosk.state.KioskState`: fed every event before the scene sees it and
+            ticked every iteration, whatever scene is on screen (so a low battery or SIGTERM stops the kiosk
+            while maintenance is open too); the loop ends when it asks to stop. None for a bare scene (tests
+            of widgets), which then stops on :class:`~kiosk.events.StopRequested` itself.
     """
 
     def __init__(
@@ -170,8 +175,10 @@ class App:
         heartbeat: Callable[[], Any] | None = None,
         max_sleep_s: float = 5.0,
         quit_on_close: bool = True,
+        state: KioskState | None = None,
     ) -> None:
         self.scene = scene
+        self.state = state
         self.events = events
         self.clock = clock
         self.heartbeat = heartbeat
@@ -262,14 +269,7 @@ class App:
         for event in pending:
             self._handle_pygame(event)
         for event in self.events.drain():
-            if isinstance(event, StopRequested):
-                # SIGTERM/SIGINT: leave the loop in fullscreen too; the caller runs the shutdown sequence.
-                self.running = False
-                continue
-            # Most events change nothing visible (pen samples away from the signature step, say):
-            # only those the scene says changed something cost a frame.
-            if self.scene.handle_event(event):
-                self._dirty = True
+            self._handle_event(event)
         while True:
             try:
                 future, done = self._done.get_nowait()
@@ -278,10 +278,29 @@ class App:
             done(future)
             self._dirty = True
         now = self.clock()
+        if self.state is not None:
+            self.state.tick()
+            if self.state.stop_requested:
+                # SIGTERM/SIGINT: leave the loop in fullscreen too; the caller runs the shutdown sequence.
+                self.running = False
         self.scene.update(now)
         if self.heartbeat is not None:
             self.heartbeat()
         self.draw_if_needed(now)
+
+    def _handle_event(self, event: Event) -> None:
+        """One event from the queue: the kiosk's state first, then the scene."""
+        if self.state is not None:
+            if self.state.apply(event):
+                self._dirty = True
+        elif isinstance(event, StopRequested):
+            self.running = False
+        if isinstance(event, StopRequested):
+            return
+        # Most events change nothing visible (pen samples away from the signature step, say):
+        # only those the scene says changed something cost a frame.
+        if self.scene.handle_event(event):
+            self._dirty = True
 
     def _handle_pygame(self, event: pygame.event.Event) -> None:
         if event.type == self._wake_type:

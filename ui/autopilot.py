@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+from hal.signature_pad.simulated_pad import SimulatedSignaturePad
 from kiosk.journey import Step
 from kiosk.services import FieldSpec
 from ui.journey_view import JourneyView
@@ -197,9 +198,9 @@ class Autopilot:
         pilot = self.pilot
         screen = self.view.screen
         if screen.ink.source == "pad":
-            pad = self.view.device("signature_pad")
-            emulator = getattr(pad, "emulator", None)
-            if emulator is not None and not getattr(emulator, "autoplay", False):
+            pad = self.view.devices.signature_pad
+            emulator = pad.emulator if isinstance(pad, SimulatedSignaturePad) else None
+            if emulator is not None and not emulator.autoplay:
                 emulator.play(emulator.signature())
             # A signature is done when the pen has been lifted and stayed away for a moment.
             quiet = {"count": -1, "since": time.monotonic()}

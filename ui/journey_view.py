@@ -2,29 +2,33 @@
 
 This is the :class:`~ui.app.Scene` the main loop drives. It picks the screen for the journey's
 step, frames it with the header, the navigation bar and the status bar, lays the "need more
-time?" warning over it when the journey says so, keeps the device/power/queue status current
-from the events the loop drains, and tells the journey what the kiosk can do right now.
+time?" warning over it when the journey says so, and tells the journey what the kiosk can do right now,
+as :class:`~kiosk.state.KioskState` (fed by the main loop, not by this view) says.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Protocol
 
 import pygame
 
 from hal.events import Event, EventQueue
-from kiosk.journey import Journey, Step
+from kiosk.assembly import FaceCheck, face_check
+from kiosk.devices import Devices
+from kiosk.journey import Journey, SaveRequest, Step
+from kiosk.state import KioskState
+from ui.frame import FramedScene
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator
 from ui.screens import SCREENS
 from ui.screens.base import BACK, CANCEL, Screen
-from ui.status import KioskStatus
+from ui.status import status_items
 from ui.text import TextRenderer
 from ui.theme import Theme
-from ui.widgets import Button, Container, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
+from ui.widgets import Button, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
 
 log = logging.getLogger(__name__)
 
@@ -36,33 +40,26 @@ _IDLE_CONTINUE = N_("Yes, continue")
 _IDLE_END = N_("No, end now")
 
 
-class Header(Widget):
-    """The band at the top: the step's title on the left, progress and language on the right."""
+class SupportsSubmit(Protocol):
+    """Saves a confirmed journey (:class:`kiosk.registration.Registration`)."""
 
-    def draw(self, surface: pygame.Surface, now: float) -> None:
-        pygame.draw.rect(surface, self.kit.palette.header, self.rect)
-        if self.kit.theme.high_contrast:
-            m = self.kit.metrics
-            pygame.draw.line(
-                surface, self.kit.palette.border, self.rect.bottomleft, self.rect.bottomright, m.border
-            )
+    def submit(self, request: SaveRequest) -> object: ...
 
 
-class JourneyView:
+class JourneyView(FramedScene):
     """Shows the journey on the display.
 
     Args:
         journey: The state machine of the citizen journey.
-        status: Device, power and queue status (updated here from events).
+        state: What the kiosk knows and can do (fed the events by the main loop); read here only.
         text: The text renderer (one for the life of the process: its cache survives screens).
         clock: Monotonic seconds (the same clock the journey was given).
-        devices: ``camera``, ``signature_pad``, ``printer`` (each may be missing or None).
+        devices: The kiosk's devices (null objects for those switched off).
         registration: Saves a confirmed journey: ``submit(request)`` on a worker thread that posts
             ``RecordSaved`` / ``RecordSaveFailed``.
         kiosk_id: Shown in the status bar so staff can tell kiosks apart.
         high_contrast: Start with the high-contrast theme.
-        photo_quality: Makes the face-check worker for the photo step:
-            ``photo_quality(camera, on_result)`` (default: :class:`kiosk.photo_quality.PhotoQualityWorker`).
+        face_check: Makes the face-check worker for the photo step (the kiosk's own).
         events: The main loop's queue, for results of workers the screens start (the face check).
     """
 
@@ -70,27 +67,27 @@ class JourneyView:
         self,
         journey: Journey,
         *,
-        status: KioskStatus,
+        state: KioskState,
         text: TextRenderer,
         clock: Callable[[], float],
-        devices: Mapping[str, Any] | None = None,
-        registration: Any = None,
+        devices: Devices,
+        registration: SupportsSubmit | None = None,
         kiosk_id: str = "",
         high_contrast: bool = False,
-        photo_quality: Callable[..., Any] | None = None,
+        face_check: FaceCheck = face_check,
         events: EventQueue | None = None,
     ) -> None:
         self.journey = journey
         self.events = events
-        self.status = status
+        self.state = state
         self.text = text
         self.clock = clock
-        self.devices = dict(devices or {})
+        self.devices = devices
         self.registration = registration
         self.kiosk_id = kiosk_id
         self.high_contrast = high_contrast
         self._configured_contrast = high_contrast
-        self.photo_quality = photo_quality
+        self.face_check = face_check
         self.translator = Translator(journey.language)
         self.kit: Kit = Kit(Theme.create(800, 480, high_contrast=high_contrast), text, self.translator)
         self._size: tuple[int, int] | None = None
@@ -100,7 +97,7 @@ class JourneyView:
         self._tree_key: tuple | None = None
         self._background: Callable[[Callable[[], Any], Callable[[Future], Any]], Future] | None = None
         self._wake: Callable[[], None] | None = None
-        self.journey.update_capabilities(self.status.capabilities())
+        self.journey.update_capabilities(self.state.capabilities())
 
     # -- wiring -----------------------------------------------------------------------------------
     def attach(self, app) -> None:
@@ -131,10 +128,6 @@ class JourneyView:
         if self.events is not None:
             self.events.post(event)
 
-    def device(self, name: str) -> Any:
-        """The device called ``name``, or None."""
-        return self.devices.get(name)
-
     def set_high_contrast(self, on: bool) -> None:
         """Switch the high-contrast theme on or off."""
         self.high_contrast = on
@@ -157,7 +150,7 @@ class JourneyView:
             self.journey.language,
             id(screen),
             screen.version,
-            self.status._snapshot(),
+            self.state.view(),
             math.ceil(countdown) if countdown is not None else None,
         )
         if key != self._tree_key or self._tree is None:
@@ -168,14 +161,13 @@ class JourneyView:
     def handle_event(self, event: Event) -> bool:
         """A device, power, sync or registration event drained by the main loop; True = redraw."""
         revision = self.journey.revision
-        changed = self.status.apply(event)
-        if changed:
-            self.journey.update_capabilities(self.status.capabilities())
+        # The main loop gave the event to the kiosk's state first; the journey follows what it now says.
+        self.journey.update_capabilities(self.state.capabilities())
         self.journey.apply_event(event)
         self._sync_screen()
         if self._screen is not None and self._screen.on_event(event):
-            changed = True
-        return changed or self.journey.revision != revision
+            return True
+        return self.journey.revision != revision
 
     def touched(self) -> None:
         """Any touch restarts the idle timer.
@@ -188,8 +180,7 @@ class JourneyView:
 
     def update(self, now: float) -> None:
         """Advance the journey's idle timers and the screen's own."""
-        self.status.tick()
-        self.journey.update_capabilities(self.status.capabilities())
+        self.journey.update_capabilities(self.state.capabilities())
         self.journey.tick()
         self._sync_screen()
         if self._screen is not None:
@@ -235,43 +226,57 @@ class JourneyView:
         self._screen.enter()
 
     def _build(self, screen: Screen) -> Widget:
-        kit = self.kit
-        m = kit.metrics
-        tr = kit.tr
-        width, height = self._size or (m.width, m.height)
-        root = Container("screen", (0, 0, width, height), kit)
-        top = 0
-        if screen.header:
-            band = pygame.Rect(0, 0, width, m.header_height)
-            root.add(Header("header", band, kit))
-            self._header_contents(root, band, screen)
-            top = band.bottom
-        status_rect = pygame.Rect(0, height - m.status_height, width, m.status_height)
-        nav = screen.nav()
-        bottom = status_rect.y
-        if nav is not None:
-            nav_rect = pygame.Rect(m.margin, status_rect.y - m.gap - m.touch, width - 2 * m.margin, m.touch)
-            bottom = nav_rect.y - m.gap
-            self._nav_buttons(root, nav_rect, nav)
-        content = pygame.Rect(m.margin, top + m.gap, width - 2 * m.margin, bottom - top - m.gap)
-        for widget in screen.build(content):
-            root.add(widget)
-        root.add(StatusBar("status", status_rect, kit, self.status.items(tr), right=self.kiosk_id))
-        overlay = screen.overlay(root.rect)
-        if overlay is not None:
-            root.add(overlay)
-        if self.journey.idle_warning:
-            root.add(self._idle_dialog(root.rect))
-        return root
+        m = self.kit.metrics
+        return self._build_frame(self._size or (m.width, m.height), self.kit)
 
-    def _header_contents(self, root: Container, band: pygame.Rect, screen: Screen) -> None:
+    # -- the frame's parts (FramedScene) -----------------------------------------------------------
+    def _frame_has_header(self) -> bool:
+        return self.screen.header
+
+    def _frame_header(self, band: pygame.Rect) -> list[Widget]:
+        widgets: list[Widget] = []
+        self._header_contents(widgets, band, self.screen)
+        return widgets
+
+    def _frame_between(self, area: pygame.Rect) -> tuple[list[Widget], pygame.Rect]:
+        m = self.kit.metrics
+        widgets: list[Widget] = []
+        bottom = area.bottom
+        nav = self.screen.nav()
+        if nav is not None:
+            nav_rect = pygame.Rect(
+                m.margin, area.bottom - m.gap - m.touch, area.width - 2 * m.margin, m.touch
+            )
+            bottom = nav_rect.y - m.gap
+            self._nav_buttons(widgets, nav_rect, nav)
+        top = area.y
+        return widgets, pygame.Rect(m.margin, top + m.gap, area.width - 2 * m.margin, bottom - top - m.gap)
+
+    def _frame_content(self, area: pygame.Rect) -> list[Widget]:
+        return list(self.screen.build(area))
+
+    def _frame_status(self, rect: pygame.Rect) -> Widget:
+        return StatusBar(
+            "status", rect, self.kit, status_items(self.state.view(), self.kit.tr), right=self.kiosk_id
+        )
+
+    def _frame_overlays(self, area: pygame.Rect) -> list[Widget]:
+        overlays = []
+        overlay = self.screen.overlay(area)
+        if overlay is not None:
+            overlays.append(overlay)
+        if self.journey.idle_warning:
+            overlays.append(self._idle_dialog(area))
+        return overlays
+
+    def _header_contents(self, into: list[Widget], band: pygame.Rect, screen: Screen) -> None:
         kit, m = self.kit, self.kit.metrics
         other = next(code for code in LANGUAGES if code != self.journey.language)
         lang_w = m.px(190)
         lang = pygame.Rect(
             band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44)
         )
-        root.add(
+        into.append(
             Button(
                 "header.language",
                 lang,
@@ -287,7 +292,7 @@ class JourneyView:
         right = lang.x - m.gap
         if index >= 0:
             progress = pygame.Rect(right - progress_w, band.y, progress_w, band.height)
-            root.add(ProgressSteps("header.progress", progress, kit, index, len(steps)))
+            into.append(ProgressSteps("header.progress", progress, kit, index, len(steps)))
             right = progress.x - m.gap
         title_rect = pygame.Rect(m.margin, band.y, right - m.margin, band.height)
         title = screen.title()
@@ -297,14 +302,14 @@ class JourneyView:
         )
         if size_title < m.text_title:
             label.role = "button"
-        root.add(label)
+        into.append(label)
 
-    def _nav_buttons(self, root: Container, rect: pygame.Rect, nav) -> None:
+    def _nav_buttons(self, into: list[Widget], rect: pygame.Rect, nav) -> None:
         kit, m = self.kit, self.kit.metrics
         tr = kit.tr
         button_w = min(m.px(230), (rect.width - 2 * m.gap) // 3)
         if nav.back:
-            root.add(
+            into.append(
                 Button(
                     "nav.back",
                     (rect.x, rect.y, m.px(150), rect.height),
@@ -316,7 +321,7 @@ class JourneyView:
             )
         if nav.cancel:
             cancel_w = m.px(170)
-            root.add(
+            into.append(
                 Button(
                     "nav.cancel",
                     (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
@@ -328,7 +333,7 @@ class JourneyView:
                 )
             )
         if nav.next_label is not None:
-            root.add(
+            into.append(
                 Button(
                     "nav.next",
                     (rect.right - button_w, rect.y, button_w, rect.height),

@@ -9,43 +9,52 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pygame
 
 from hal.events import DeviceHealthChanged, MainsLost, MainsRestored
+from kiosk.assembly import Kiosk
 from kiosk.events import SyncStatusChanged
 from kiosk.watchdog import Watchdog
-from ui.app import App, open_display
+from ui.app import App, Scene, open_display
 from ui.journey_view import JourneyView
-from ui.status import KioskStatus
 from ui.text import TextRenderer, find_fonts
 
 log = logging.getLogger(__name__)
 
 
-def make_view(kiosk: Any, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:
+def make_view(kiosk: Kiosk, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:
     """The journey view over the kiosk's parts."""
     config = kiosk.config
-    devices = dict(kiosk.devices)
-    status = KioskStatus(
-        devices, power_policy=kiosk.power_policy, session_reserve_percent=config.power.session_reserve_percent
-    )
     return JourneyView(
         kiosk.journey,
-        status=status,
+        state=kiosk.state,
         text=text or TextRenderer(find_fonts(config.ui.font)),
         clock=clock,
-        devices=devices,
+        devices=kiosk.devices,
         registration=kiosk.registration,
         kiosk_id=config.kiosk.id,
         high_contrast=config.ui.high_contrast,
+        face_check=kiosk.face_check,
         events=kiosk.events,
     )
 
 
+def make_app(kiosk: Kiosk, scene: Scene, *, clock=time.monotonic, watchdog: Watchdog | None = None) -> App:
+    """The main loop over ``scene``, feeding the kiosk's state every event and tick."""
+    return App(
+        scene,
+        kiosk.events,
+        clock=clock,
+        heartbeat=watchdog.tick if watchdog is not None else None,
+        max_sleep_s=(watchdog.wait_timeout(5.0) if watchdog is not None else None) or 5.0,
+        quit_on_close=not kiosk.config.ui.fullscreen,
+        state=kiosk.state,
+    )
+
+
 def run_kiosk(
-    kiosk: Any,
+    kiosk: Kiosk,
     *,
     autopilot: bool = False,
     screenshots: Path | None = None,
@@ -64,14 +73,7 @@ def run_kiosk(
     watchdog = Watchdog.from_environment()
     view = make_view(kiosk, clock=clock)
     scene = _with_maintenance(kiosk, view, clock)
-    app = App(
-        scene,
-        kiosk.events,
-        clock=clock,
-        heartbeat=watchdog.tick,
-        max_sleep_s=watchdog.wait_timeout(5.0) or 5.0,
-        quit_on_close=not config.ui.fullscreen,
-    )
+    app = make_app(kiosk, scene, clock=clock, watchdog=watchdog)
     scene.attach(app)
     kiosk.start_workers()
     try:
@@ -87,25 +89,30 @@ def run_kiosk(
         pygame.display.quit()
 
 
-def _with_maintenance(kiosk: Any, view: JourneyView, clock) -> Any:
+def _with_maintenance(kiosk: Kiosk, view: JourneyView, clock) -> Scene:
     """The citizen view with the technician's hidden entry (long press, PIN) around it.
 
-    When the maintenance store cannot be opened (a damaged data partition), citizens are still
-    served: the kiosk runs without maintenance mode and says why in the log.
+    When the maintenance store could not be opened (a damaged data partition), citizens are still
+    served: the kiosk runs without maintenance mode (the builder logged why).
     """
-    from kiosk.maintenance import MaintenanceStoreError
     from ui.maintenance import KioskScenes, open_maintenance
 
-    try:
-        maintenance = open_maintenance(kiosk, text=view.text, clock=clock)
-    except MaintenanceStoreError as exc:
-        log.error("maintenance mode is unavailable: %s", exc)
+    maintenance = open_maintenance(kiosk, text=view.text, clock=clock)
+    if maintenance is None:
         return view
-    kiosk.closers.append(maintenance.close)
+    kiosk.on_close(maintenance.close)
     return KioskScenes(view, maintenance.scene)
 
 
-def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> int:
+def walk_everything(
+    app: App,
+    view: JourneyView,
+    kiosk: Kiosk,
+    clock,
+    screenshots: Path | None,
+    sizes: Sequence[tuple[int, int]],
+    languages: Sequence[str],
+) -> int:
     """Walk a synthetic citizen through every service, at every size, in every language."""
     from ui.autopilot import Autopilot, today
     from ui.citizens import citizen_values
@@ -136,7 +143,7 @@ def walk_everything(app, view, kiosk, clock, screenshots, sizes, languages) -> i
     return 0
 
 
-def _degraded_and_idle(autopilot, pilot, kiosk, journey) -> None:
+def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, journey) -> None:
     """Screens that need a situation: a broken device, the network down, the idle warning."""
     events = kiosk.events
     events.post(

@@ -77,6 +77,8 @@ REFUSALS = {
     ),
     "shutting_down": N_("The kiosk is shutting down. Please go to the counter."),
     "sessions_paused": N_("This kiosk cannot take new registrations right now. Please go to the counter."),
+    # kiosk.state.STORAGE_FULL: said before a citizen types anything, never after.
+    "storage_full": N_("This kiosk is full and cannot take new registrations. Please go to the counter."),
 }
 
 #: Why saving failed (kiosk.journey.SaveError.reason).

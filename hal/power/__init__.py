@@ -21,6 +21,7 @@ from hal.power.fuel_gauge import FuelGauge, open_fuel_gauge, percent_from_word, 
 from hal.power.monitor import POWER_CUT_PULSE_S, PowerMonitor, PowerReading
 from hal.power.presets import PRESETS, UpsPins, ups_pins
 from hal.power.simulated import SimulatedFuelGauge, SimulatedUps
+from hal.power.source import PowerSource, SwitchedOffPower
 from hal.settings import PowerSettings
 
 __all__ = [
@@ -29,8 +30,10 @@ __all__ = [
     "FuelGauge",
     "PowerMonitor",
     "PowerReading",
+    "PowerSource",
     "SimulatedFuelGauge",
     "SimulatedUps",
+    "SwitchedOffPower",
     "UpsPins",
     "open_fuel_gauge",
     "open_power_monitor",

@@ -13,14 +13,15 @@ import logging
 import threading
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from hal.device import Device, Health, HealthStatus
+from hal.device import Health, HealthStatus
 from hal.errors import DeviceError
 from hal.events import BatteryLow, EventQueue, MainsLost, MainsRestored, ShutdownButtonPressed
 from hal.power.fuel_gauge import FuelGauge, SMBusLike, open_fuel_gauge
 from hal.power.presets import UpsPins, ups_pins
+from hal.power.source import PowerReading, PowerSource
 from hal.settings import PowerSettings
 
 log = logging.getLogger(__name__)
@@ -35,22 +36,7 @@ MAINS_BOUNCE_S = 0.1
 BUTTON_BOUNCE_S = 0.05
 
 
-@dataclass(frozen=True)
-class PowerReading:
-    """What the UPS last reported.
-
-    Attributes:
-        on_battery: True while mains power is lost.
-        percent: Battery charge 0..100, or None when the fuel gauge is absent or not answering.
-        volts: Battery cell voltage, or None likewise.
-    """
-
-    on_battery: bool
-    percent: float | None
-    volts: float | None
-
-
-class PowerMonitor(Device):
+class PowerMonitor(PowerSource):
     """Watches a UPS HAT: mains loss and return, the HAT's button and the battery level.
 
     Missing hardware never raises: the monitor reports FAILED (no GPIO) or DEGRADED (no fuel

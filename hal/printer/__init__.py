@@ -22,7 +22,7 @@ from pathlib import Path
 
 from hal.errors import DeviceFallbackWarning, DeviceNotFound, UnknownBackend
 from hal.events import EventQueue
-from hal.printer.printer import PaperOut, PrinterOffline, ReceiptPrinter
+from hal.printer.printer import PaperOut, PrinterOffline, ReceiptPrinter, SwitchedOffPrinter
 from hal.printer.receipt import Receipt
 from hal.printer.simulated import SimulatedPrinter, default_output_dir
 from hal.settings import PrinterSettings
@@ -33,6 +33,7 @@ __all__ = [
     "Receipt",
     "ReceiptPrinter",
     "SimulatedPrinter",
+    "SwitchedOffPrinter",
     "open_receipt_printer",
 ]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import abc
 
-from hal.device import Device
-from hal.errors import DeviceDisconnected, DeviceError
+from hal.device import Device, Health, HealthStatus
+from hal.errors import DeviceDisconnected, DeviceError, DeviceNotFound
 from hal.events import EventQueue
 from hal.printer.receipt import Receipt, columns_for
 
@@ -49,3 +49,39 @@ class ReceiptPrinter(Device, abc.ABC):
             PrinterOffline: The printer is off, open or in error.
             DeviceError: Any other failure, with a plain reason.
         """
+
+
+class SwitchedOffPrinter(ReceiptPrinter):
+    """No printer: switched off (backend ``none``) or not openable; the receipt is shown on screen instead.
+
+    Args:
+        events: Where its health goes (None for a printer switched off: that is not news).
+        reason: Why there is no printer, in plain words.
+        backend: The configured backend (``"none"`` when switched off).
+    """
+
+    def __init__(
+        self,
+        events: EventQueue | None = None,
+        *,
+        reason: str = "the receipt printer is switched off in the settings",
+        backend: str = "none",
+    ) -> None:
+        super().__init__(384, events)
+        self.backend = backend
+        self._reason = reason
+        self._set_health(HealthStatus.FAILED, reason)
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        """There is no printer to print on.
+
+        Raises:
+            DeviceNotFound: Always, with the reason.
+        """
+        self._check_open()
+        raise DeviceNotFound(self._reason)
+
+    def self_test(self) -> Health:
+        """Nothing to exercise: report why there is no printer."""
+        self._check_open()
+        return self.health()

@@ -89,16 +89,27 @@ class SignaturePad(Device):
 
 
 class SwitchedOffSignaturePad(SignaturePad):
-    """Backend ``none``: the office has no pad; the kiosk offers the touch-screen canvas instead."""
+    """No pad: switched off (backend ``none``) or not openable; the kiosk offers the touch canvas instead.
 
-    backend = "none"
+    Args:
+        events: Where its health goes (None for a pad switched off: that is not news).
+        reason: Why there is no pad, in plain words.
+        backend: The configured backend (``"none"`` when switched off).
+    """
 
-    def __init__(self, events: EventQueue | None = None) -> None:
+    def __init__(
+        self,
+        events: EventQueue | None = None,
+        *,
+        reason: str = "signature pad switched off in the settings",
+        backend: str = "none",
+    ) -> None:
         super().__init__(events)
-        self._set_health(HealthStatus.FAILED, "signature pad switched off in the settings")
+        self.backend = backend
+        self._set_health(HealthStatus.FAILED, reason)
 
     def self_test(self) -> Health:
-        """Nothing to exercise: report the switched-off state."""
+        """Nothing to exercise: report why there is no pad."""
         self._check_open()
         return self.health()
 

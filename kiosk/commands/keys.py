@@ -12,12 +12,10 @@ import argparse
 import json
 import sys
 
+from kiosk.assembly import KEY_DIR
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_config_argument
 from kiosk.config import load_config
 from kiosk.sealing import KEY_FILE, IdentityError, KioskIdentity, SealError, check_server_public_key
-
-#: Sub-directory of the data directory holding the kiosk's key files.
-KEY_DIR = "keys"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from kiosk.assembly import ingest_client, kiosk_identity, open_outbox
 from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_config_argument
-from kiosk.commands.keys import KEY_DIR
 from kiosk.config import Config, load_config
 from kiosk.outbox import (
     DEAD,
@@ -30,7 +30,6 @@ from kiosk.outbox import (
     META_LAST_EXPORT,
     META_LAST_SYNC,
     MIB,
-    OUTBOX_FILENAME,
     PENDING,
     SENDING,
     STATES,
@@ -38,12 +37,7 @@ from kiosk.outbox import (
     OutboxError,
     OutboxItem,
 )
-from kiosk.sealing import IdentityError, KioskIdentity
-
-
-def outbox_path(config: Config) -> Path:
-    """Where the kiosk configured by ``config`` keeps its outbox."""
-    return config.data_path / OUTBOX_FILENAME
+from kiosk.sealing import IdentityError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -108,7 +102,7 @@ def _with_outbox(command: Callable[[argparse.Namespace, Config, Outbox], int]) -
     def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         try:
-            with Outbox.from_config(config) as outbox:
+            with open_outbox(config) as outbox:
                 return command(args, config, outbox)
         except OutboxError as exc:
             print(f"kiosk outbox: {exc}", file=sys.stderr)
@@ -189,14 +183,14 @@ def _list(args: argparse.Namespace, config: Config, outbox: Outbox) -> int:
 
 def _sync(args: argparse.Namespace, config: Config, outbox: Outbox) -> int:
     from kiosk.config import ConfigError
-    from kiosk.sync import IngestClient, sync_once
+    from kiosk.sync import sync_once
 
     waiting = outbox.counts()[PENDING]
     if not waiting:
         print("nothing to send")
         return EXIT_OK
     try:
-        client = IngestClient.from_config(config)
+        client = ingest_client(config)
     except ConfigError as exc:
         print(f"kiosk outbox: cannot reach the server: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -258,7 +252,7 @@ def _export(args: argparse.Namespace, config: Config, outbox: Outbox) -> int:
         print("nothing to export: every record was delivered")
         return EXIT_OK
     try:
-        identity = KioskIdentity.load(config.data_path / KEY_DIR)
+        identity = kiosk_identity(config, create=False)
     except IdentityError as exc:
         print(f"kiosk outbox: {exc}", file=sys.stderr)
         return EXIT_FAILED

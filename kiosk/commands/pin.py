@@ -2,7 +2,8 @@
 
 The PIN is asked twice without echo (or read from standard input with ``--pin-stdin``, for provisioning
 scripts), checked (6 to 12 digits, not one digit repeated, not a run such as 123456), and stored only as a
-scrypt hash in the data directory. Setting a PIN also lifts any lockout and is written to the audit log.
+scrypt hash in the data directory. Setting a PIN also lifts any lockout, and the block that 20 wrong PINs in
+a row put on the old one (this command is the documented recovery), and is written to the audit log.
 
 Exit status 0 when the PIN was set, 1 when it could not be stored, 2 for bad input or a config problem.
 """

@@ -18,7 +18,7 @@ from hal.device import Device, Health, HealthStatus
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_config_argument
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.design_fonts import design_font_warning
-from kiosk.devices import open_devices
+from kiosk.devices import open_devices, switched_off
 
 #: Faults a technician (or a test) can switch on in simulated devices: device -> allowed faults.
 SIMULATED_FAULTS = {
@@ -103,7 +103,7 @@ def self_test(config: Config) -> list[DeviceReport]:
         devices = open_devices(config)
     with devices:
         for name, device in devices:
-            if device is None:
+            if switched_off(device):
                 reports.append(DeviceReport(name, "none", "off", "switched off in the config"))
                 continue
             health = _run_self_test(device)

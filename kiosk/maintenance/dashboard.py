@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk import __version__
+from kiosk.devices import OFF, switched_off
 
 if TYPE_CHECKING:
     from hal.device import Device
-    from hal.power import PowerMonitor
+    from hal.power import PowerSource
     from kiosk.outbox import Outbox
     from kiosk.sync import SyncWorker
-
-#: The status of a device switched off in the config.
-OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -98,10 +96,10 @@ class DashboardSnapshot:
 
 def take_snapshot(
     *,
-    devices: Iterable[tuple[str, Device | None]],
+    devices: Iterable[tuple[str, Device]],
     outbox: Outbox | None,
     sync: SyncWorker | None,
-    power: PowerMonitor | None,
+    power: PowerSource | None,
     data_dir: Path,
     started_at: float,
     clock: Callable[[], float] = time.monotonic,
@@ -111,7 +109,7 @@ def take_snapshot(
     """Read everything the dashboard shows.
 
     Args:
-        devices: ``(name, device)`` pairs, ``None`` for a device switched off (:class:`kiosk.devices.Devices`
+        devices: ``(name, device)`` pairs, null objects for those switched off (:class:`kiosk.devices.Devices`
             iterates like this).
         outbox: The outbox, if it could be opened.
         sync: The sync worker, if there is one.
@@ -125,7 +123,7 @@ def take_snapshot(
     problems: list[str] = []
     lines = []
     for name, device in devices:
-        if device is None:
+        if switched_off(device):
             lines.append(DeviceLine(name, "none", OFF, "switched off in the config"))
             continue
         health = device.health()
@@ -148,7 +146,7 @@ def take_snapshot(
         sync_line = SyncLine(status.state, status.last_error, status.last_sent_at, status.next_attempt_at)
 
     battery = None
-    if power is not None:
+    if power is not None and not switched_off(power):
         reading = power.reading()
         battery = BatteryLine(reading.on_battery, reading.percent, reading.volts)
 

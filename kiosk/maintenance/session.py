@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.maintenance.audit import AuditAction, AuditLog, AuditOutcome, scrub
-from kiosk.maintenance.lockout import PinLockout
+from kiosk.maintenance.lockout import BLOCKED_MESSAGE, PinLockout
 from kiosk.maintenance.pin import PinFileError, TechnicianPin
 from kiosk.maintenance.store import MaintenanceStore
 
@@ -68,6 +68,8 @@ class EntryOutcome(enum.StrEnum):
     LOCKED = "locked"
     #: No PIN is set (or its file is damaged): nobody can enter until `kiosk set-pin` is run.
     NO_PIN = "no_pin"
+    #: Too many wrong PINs in a row: no PIN is checked until `kiosk set-pin` is run from the shell.
+    BLOCKED = "blocked"
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,9 @@ class MaintenanceSession:
         While locked, the PIN is not even checked. Anything typed counts as an attempt (a wrong PIN is wrong
         whatever its shape), so garbage cannot be used to probe without spending tries.
         """
+        if self.lockout.blocked():
+            self.audit.record(AuditAction.ENTER, AuditOutcome.LOCKED, "PIN blocked until kiosk set-pin")
+            return EntryResult(EntryOutcome.BLOCKED, message=BLOCKED_MESSAGE)
         retry_after = self.lockout.retry_after()
         if retry_after is not None:
             self.audit.record(AuditAction.ENTER, AuditOutcome.LOCKED, f"locked for {retry_after:.0f} s more")
@@ -262,6 +267,10 @@ class MaintenanceSession:
             return EntryResult(EntryOutcome.NO_PIN, message=str(exc))
         if not right:
             locked_for = self.lockout.record_failure()
+            if self.lockout.blocked():
+                self.audit.record(AuditAction.ENTER, AuditOutcome.FAILED, "wrong PIN; PIN blocked")
+                log.warning("technician PIN blocked after too many wrong PINs: run kiosk set-pin to recover")
+                return EntryResult(EntryOutcome.BLOCKED, message=BLOCKED_MESSAGE)
             if locked_for is not None:
                 self.audit.record(
                     AuditAction.ENTER, AuditOutcome.FAILED, f"wrong PIN; locked for {locked_for:.0f} s"

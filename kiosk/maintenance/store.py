@@ -53,8 +53,16 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """The PIN lockout counts wrong PINs in a row across lockouts (the hard block after too many)."""
+    db["pin_lockout"].add_column("consecutive", int, not_null_default=0)
+
+
 #: Numbered schema migrations, applied in order, each in its own transaction.
-MIGRATIONS: tuple[storage.Migration, ...] = ((1, "audit, metric samples, PIN lockout", _migration_1),)
+MIGRATIONS: tuple[storage.Migration, ...] = (
+    (1, "audit, metric samples, PIN lockout", _migration_1),
+    (2, "PIN failures in a row", _migration_2),
+)
 
 
 class MaintenanceStore:

@@ -10,7 +10,15 @@ import pytest
 
 from kiosk.cli import main
 from kiosk.config import MaintenanceSettings
-from kiosk.maintenance import AuditLog, MaintenanceSession, MaintenanceStore, SystemCommands, TechnicianPin
+from kiosk.maintenance import (
+    AuditLog,
+    EntryOutcome,
+    MaintenanceSession,
+    MaintenanceStore,
+    SystemCommands,
+    TechnicianPin,
+)
+from kiosk.maintenance.lockout import BLOCK_AFTER_FAILURES, MAX_LOCKOUT_S
 
 
 class Terminal(io.StringIO):
@@ -148,3 +156,29 @@ def test_root_is_sent_to_the_kiosk_user_rather_than_leaving_unreadable_files(
     assert main(["set-pin", "--config", str(config), "--pin-stdin"]) == 2
     assert "sudo -u" in capsys.readouterr().err
     assert list(data_dir.iterdir()) == []
+
+
+def test_a_blocked_pin_is_recovered_by_setting_a_new_one_from_the_shell(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    monkeypatch.setattr("sys.stdin", io.StringIO("739105\n"))
+    assert main(["set-pin", "--config", str(config), "--pin-stdin"]) == 0
+    wall = [1_700_000_000.0]
+    settings = MaintenanceSettings()
+    commands = SystemCommands(restart=("true",), reboot=("true",), shutdown=("true",))
+    with MaintenanceStore.in_data_dir(data_dir, clock=lambda: wall[0]) as store:
+        session = MaintenanceSession.open(
+            data_dir, settings, commands=commands, store=store, wall_clock=lambda: wall[0]
+        )
+        for _ in range(BLOCK_AFTER_FAILURES):
+            session.enter("000000")
+            wall[0] += MAX_LOCKOUT_S
+        assert session.enter("739105").outcome is EntryOutcome.BLOCKED
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("802468\n"))
+    assert main(["set-pin", "--config", str(config), "--pin-stdin"]) == 0
+    with MaintenanceStore.in_data_dir(data_dir) as store:
+        session = MaintenanceSession.open(data_dir, settings, commands=commands, store=store)
+        assert not session.lockout.blocked()
+        assert session.enter("802468").ok

@@ -40,7 +40,7 @@ def kiosk(tmp_path: Path, clock: FakeClock):
     outbox = Outbox(tmp_path / "data" / "outbox.sqlite3", clock=clock)
     client = IngestClient("http://127.0.0.1:9", "token", "KIOSK-TEST-01")
     sync = SyncWorker(outbox, client, settings=SyncSettings())
-    devices = Devices(camera=camera, signature_pad=None, power=ups, printer=None)
+    devices = Devices(camera=camera, power=ups)  # no pad, no printer: switched off
     try:
         yield devices, outbox, sync, tmp_path / "data"
     finally:

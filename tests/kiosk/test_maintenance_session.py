@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from hal.camera.disabled import DisabledCamera
+from hal.settings import CameraSettings
 from kiosk.config import MaintenanceSettings
-from kiosk.devices import UnavailableDevice
 from kiosk.maintenance import (
     AuditAction,
     CommandFailed,
@@ -21,6 +22,7 @@ from kiosk.maintenance import (
     SystemCommands,
     TechnicianPin,
 )
+from kiosk.maintenance.lockout import BLOCK_AFTER_FAILURES, MAX_LOCKOUT_S
 from kiosk.outbox import Outbox
 from kiosk.records import Consent, Record, utc_timestamp
 from kiosk.sealing import KioskIdentity, generate_server_keypair, seal_record
@@ -292,7 +294,10 @@ def test_every_action_lands_in_the_audit_log(kiosk: Kiosk, tmp_path: Path) -> No
     outbox.claim_next()
     outbox.mark_dead(dead.record_id, "422: same key, other content")
     sync = SyncWorkerStandIn()
-    camera = UnavailableDevice("camera", "simulated", "camera disconnected")
+    # The camera's null object, as the kiosk has it when its backend could not be opened.
+    camera = DisabledCamera(
+        CameraSettings(backend="simulated"), reason="camera disconnected", backend="simulated"
+    )
     client = IngestClient(f"http://127.0.0.1:{closed_port()}", "token", "KIOSK-TEST-01", timeout=2.0)
     stick = tmp_path / "usb"
     stick.mkdir()
@@ -406,3 +411,53 @@ def test_an_export_of_an_empty_queue_still_names_the_kiosk(kiosk: Kiosk, tmp_pat
         bundle = kiosk.session.export_to_usb(outbox, identity, stick, kiosk_id="BMT-MODAYAG-01")
     assert read_bundle(bundle, identity.verify_key_b64).kiosk_id == "BMT-MODAYAG-01"
     assert kiosk.audit()[-1] == ("export", "ok", f"0 record(s) to {bundle.name}")
+
+
+# -- the hard block (issue 10 item 11) ---------------------------------------------------------------------
+def test_twenty_wrong_pins_in_a_row_block_the_pin_for_good_whatever_the_wait(kiosk: Kiosk) -> None:
+    session = kiosk.session
+    outcomes = []
+    for _ in range(BLOCK_AFTER_FAILURES):
+        outcomes.append(session.enter("258013").outcome)
+        kiosk.wall.advance(MAX_LOCKOUT_S)  # every lockout waited out: only the count of wrong PINs matters
+    assert outcomes.count(EntryOutcome.BLOCKED) == 1 and outcomes[-1] is EntryOutcome.BLOCKED
+    assert EntryOutcome.LOCKED in outcomes  # the lockouts still came first
+    kiosk.wall.advance(365 * 86_400.0)
+    blocked = session.enter(PIN)  # even the right PIN: nothing is checked any more
+    assert blocked.outcome is EntryOutcome.BLOCKED and not session.active
+    assert "kiosk set-pin" in blocked.message
+    assert kiosk.restart().enter(PIN).outcome is EntryOutcome.BLOCKED  # a restart changes nothing
+    assert kiosk.audit()[-2:] == [
+        ("enter", "locked", "PIN blocked until kiosk set-pin"),
+        ("enter", "locked", "PIN blocked until kiosk set-pin"),
+    ]
+
+
+def test_a_right_pin_before_the_twentieth_wrong_one_starts_the_count_again(kiosk: Kiosk) -> None:
+    session = kiosk.session
+    for _ in range(BLOCK_AFTER_FAILURES - 1):
+        session.enter("258013")
+        kiosk.wall.advance(MAX_LOCKOUT_S)
+    assert session.lockout.heartbeat()["failed_attempts"] == BLOCK_AFTER_FAILURES - 1
+    assert session.enter(PIN).ok
+    session.exit()
+    assert session.lockout.heartbeat() == {
+        "failed_attempts": 0,
+        "lockouts": 0,
+        "locked_for_s": None,
+        "blocked": False,
+    }
+
+
+def test_failed_attempts_and_the_lockout_are_in_the_heartbeat(kiosk: Kiosk) -> None:
+    session = kiosk.session
+    for _ in range(5):
+        session.enter("258013")
+    beat = session.lockout.heartbeat()
+    assert beat == {
+        "failed_attempts": 5,
+        "lockouts": 1,
+        "locked_for_s": pytest.approx(60.0),
+        "blocked": False,
+    }
+    assert "258013" not in repr(beat) and PIN not in repr(beat)

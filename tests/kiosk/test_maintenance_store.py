@@ -104,3 +104,29 @@ def test_recent_and_since(tmp_path: Path) -> None:
 )
 def test_scrub(detail: str, kept: str) -> None:
     assert scrub(detail) == kept
+
+
+def test_a_database_of_the_first_schema_gains_the_count_of_wrong_pins_in_a_row(tmp_path: Path) -> None:
+    import sqlite3
+
+    from kiosk.maintenance.lockout import PinLockout
+    from kiosk.maintenance.store import FILE_NAME, MIGRATIONS
+
+    with MaintenanceStore.in_data_dir(tmp_path):
+        pass
+    # Written by the software before the hard block: schema 1, a lockout row without the new column.
+    db = sqlite3.connect(tmp_path / FILE_NAME)
+    db.execute("DROP TABLE pin_lockout")
+    db.execute(
+        "CREATE TABLE pin_lockout (id INTEGER PRIMARY KEY, failures INTEGER NOT NULL,"
+        " lockouts INTEGER NOT NULL, locked_until FLOAT NOT NULL, locked_for FLOAT NOT NULL)"
+    )
+    db.execute("INSERT INTO pin_lockout VALUES (1, 3, 1, 0.0, 60.0)")
+    db.execute("DELETE FROM schema_migrations WHERE version > 1")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with MaintenanceStore.in_data_dir(tmp_path) as store:
+        state = PinLockout(store, max_failures=5, initial_s=60.0).state()
+        assert (state.failures, state.lockouts, state.consecutive) == (3, 1, 0)
+        assert len(MIGRATIONS) == 2

@@ -11,15 +11,18 @@ import pygame
 import pytest
 
 from hal.events import EventQueue
+from kiosk.config import PowerPolicySettings
+from kiosk.devices import Devices
 from kiosk.events import RecordSaved, RecordSaveFailed
 from kiosk.journey import Journey
+from kiosk.power_policy import PowerPolicy, ShutdownSequence
 from kiosk.regions import districts_of
 from kiosk.services import load_services
+from kiosk.state import KioskState
 from ui.app import App, open_display
 from ui.i18n import Translator
 from ui.journey_view import JourneyView
 from ui.pilot import FakeClock, Pilot
-from ui.status import KioskStatus
 from ui.text import TextRenderer, find_fonts
 from ui.theme import Theme
 from ui.widgets import Kit
@@ -79,15 +82,16 @@ class OnScreen:
     registration: Any
 
 
-class Health:
-    def __init__(self, status: str) -> None:
-        from hal.device import Health as DeviceHealth
-        from hal.device import HealthStatus
-
-        self._health = DeviceHealth(HealthStatus(status))
-
-    def health(self):
-        return self._health
+def quiet_power_policy(devices: Devices, clock: Callable[[], float]) -> PowerPolicy:
+    """The power policy over ``devices``' UPS, whose shutdown sequence is never started (a screen test shuts
+    nothing down)."""
+    return PowerPolicy(
+        PowerPolicySettings(),
+        shutdown=ShutdownSequence(("true",)),
+        reading=devices.power.reading,
+        clock=clock,
+        start=lambda run: None,
+    )
 
 
 @pytest.fixture
@@ -97,7 +101,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
 
     def make(
         *,
-        devices: dict[str, Any] | None = None,
+        devices: Devices | None = None,
         registration: Any = None,
         fail: str | None = None,
         language: str = "id",
@@ -117,11 +121,12 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
             idle_warning_s=idle_warning_s,
             idle_reset_s=idle_reset_s,
         )
-        devices = devices if devices is not None else {"camera": None, "signature_pad": None, "printer": None}
+        devices = devices or Devices()
         registration = registration or FakeRegistration(events, fail=fail)
+        state = KioskState(devices, quiet_power_policy(devices, clock))
         view = JourneyView(
             journey,
-            status=KioskStatus(devices),
+            state=state,
             text=text,
             clock=clock,
             devices=devices,
@@ -129,7 +134,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
             kiosk_id="TEST-KIOSK",
             events=events,
         )
-        app = App(view, events, clock=clock)
+        app = App(view, events, clock=clock, state=state)
         view.attach(app)
         made.append(app)
         return OnScreen(journey, view, app, Pilot(app, clock), clock, events, registration)

@@ -23,6 +23,7 @@ from hal.power import SimulatedUps
 from hal.printer import SimulatedPrinter
 from hal.settings import CameraSettings, PowerSettings, SignaturePadSettings
 from kiosk.config import MaintenanceSettings
+from kiosk.devices import Devices
 from kiosk.journey import Journey
 from kiosk.maintenance import (
     AuditEntry,
@@ -35,12 +36,13 @@ from kiosk.maintenance import (
 from kiosk.outbox import Outbox
 from kiosk.regions import districts_of
 from kiosk.services import load_services
+from kiosk.state import KioskState
+from tests.ui.conftest import quiet_power_policy
 from ui.app import App, open_display
 from ui.journey_view import JourneyView
 from ui.maintenance import KioskScenes, MaintenanceMode, RecentLogs
 from ui.maintenance.switch import HOLD_S
 from ui.pilot import FakeClock, Pilot
-from ui.status import KioskStatus
 from ui.text import TextRenderer, find_fonts
 
 PIN = "739105"
@@ -103,17 +105,14 @@ class Rig:
         self.camera = SimulatedCamera(CameraSettings(backend="simulated"), self.events, frame_interval=0.05)
         self.printer = SimulatedPrinter(self.root / "receipts", events=self.events)
         self.ups = SimulatedUps(PowerSettings(backend="simulated"), self.events, poll=False)
-        self.signature_pad: Any = None
+        self.devices = Devices(camera=self.camera, power=self.ups, printer=self.printer)
         if self.pad:
             from hal.signature_pad.simulated_pad import SimulatedSignaturePad
 
-            self.signature_pad = SimulatedSignaturePad(SignaturePadSettings(backend="simulated"), self.events)
-        self.devices = {
-            "camera": self.camera,
-            "signature_pad": self.signature_pad,
-            "power": self.ups,
-            "printer": self.printer,
-        }
+            self.devices.signature_pad = SimulatedSignaturePad(
+                SignaturePadSettings(backend="simulated"), self.events
+            )
+        self.signature_pad = self.devices.signature_pad
         # The log page shows what the kiosk logs at INFO and above, as on a kiosk.
         self.logs = RecentLogs(capacity=200).install()
         self._root_level = logging.getLogger().level
@@ -127,9 +126,10 @@ class Rig:
         self.client = self.lab.client("http://127.0.0.1:9", timeout=2.0)  # nothing listens on port 9
         text = TextRenderer(find_fonts())
         self.journey = Journey(load_services(), districts=districts_of("71.10"), clock=self.clock)
+        self.state = KioskState(self.devices, quiet_power_policy(self.devices, self.clock))
         self.view = JourneyView(
             self.journey,
-            status=KioskStatus(self.devices),
+            state=self.state,
             text=text,
             clock=self.clock,
             devices=self.devices,
@@ -158,7 +158,7 @@ class Rig:
         )
         open_display(self.size, fullscreen=False)
         self.scenes = KioskScenes(self.view, self.mode.scene)
-        self.app = App(self.scenes, self.events, clock=self.clock)
+        self.app = App(self.scenes, self.events, clock=self.clock, state=self.state)
         self.scenes.attach(self.app)
         self.pilot = Pilot(self.app, self.clock)
 

@@ -7,13 +7,16 @@ import pytest
 
 from hal.camera.simulated import SimulatedCamera
 from hal.events import BatteryLow, MainsLost, PenSample
+from hal.power import SimulatedUps
 from hal.printer import SimulatedPrinter
-from hal.settings import CameraSettings
+from hal.settings import CameraSettings, PowerSettings
+from hal.signature_pad import SignaturePad
+from kiosk.devices import Devices
 from kiosk.events import SyncStatusChanged
 from kiosk.journey import PHOTO_AT_COUNTER, RECEIPT_GUARD_S, Step
 from kiosk.services import load_services
 from kiosk.validation import normalize
-from tests.ui.conftest import TODAY, Health
+from tests.ui.conftest import TODAY
 from ui.autopilot import Autopilot
 from ui.citizens import citizen_values
 
@@ -27,14 +30,12 @@ def values(service="ektp", seed=1):
     return citizen_values(on, districts_of("71.10"), today=TODAY, seed=seed)
 
 
-class Pad(Health):
+class Pad(SignaturePad):
     """A working signature pad as the UI sees it (samples come as events)."""
 
+    backend = "test"
     max_x = 4095
     max_y = 4095
-
-    def __init__(self) -> None:
-        super().__init__("ok")
 
 
 def start_to(screen, step: Step, service="ektp", language="id"):
@@ -85,7 +86,7 @@ def test_the_photo_step_guides_counts_down_and_captures_off_the_ui_thread(on_scr
         frame_interval=0.05,
     )
     try:
-        screen = on_screen(devices={"camera": camera, "signature_pad": None, "printer": None})
+        screen = on_screen(devices=Devices(camera=camera))
         start_to(screen, Step.PHOTO)
         assert screen.journey.step is Step.PHOTO
         photo = screen.view.screen
@@ -112,7 +113,7 @@ def test_the_photo_step_guides_counts_down_and_captures_off_the_ui_thread(on_scr
 
 def test_signature_pad_strokes_appear_live_and_touch_takes_over_when_the_pad_fails(on_screen):
     pad = Pad()
-    screen = on_screen(devices={"camera": None, "signature_pad": pad, "printer": None})
+    screen = on_screen(devices=Devices(signature_pad=pad))
     start_to(screen, Step.SIGNATURE)
     assert screen.journey.step is Step.SIGNATURE
     assert (
@@ -139,7 +140,7 @@ def test_signature_pad_strokes_appear_live_and_touch_takes_over_when_the_pad_fai
 def test_printer_prints_the_receipt_and_when_down_the_code_stays_on_screen(on_screen, tmp_path):
     printer = SimulatedPrinter(tmp_path)
     try:
-        screen = on_screen(devices={"camera": None, "signature_pad": None, "printer": printer})
+        screen = on_screen(devices=Devices(printer=printer))
         Autopilot(screen.pilot, screen.view).register("kk_change", "en", values("kk_change"))
         assert len(list(tmp_path.glob("*.png"))) == 1
     finally:
@@ -186,18 +187,35 @@ def test_network_down_is_announced_and_the_receipt_says_it_will_be_sent_later(on
 
 
 def test_on_battery_is_announced_and_a_low_battery_refuses_new_sessions(on_screen):
+    # The UPS reports its charge without events (they are posted here by hand, in order).
+    ups = SimulatedUps(PowerSettings(backend="simulated"), poll=False)
+    try:
+        screen = on_screen(language="en", devices=Devices(power=ups))
+        screen.events.post(MainsLost())
+        screen.pilot.settle()
+        assert "Power cut: the kiosk is running on its battery." in screen.pilot.texts()
+        # Below what a whole session needs, but above the shutdown threshold: no new session, no shutdown.
+        ups.set_battery(25.0)
+        ups.poll()
+        screen.pilot.settle()
+        screen.pilot.tap("welcome.start")
+        assert screen.journey.step is Step.WELCOME
+        assert (
+            "The battery is low, so the kiosk is not starting new registrations. Please go to the counter."
+            in screen.pilot.texts()
+        )
+    finally:
+        ups.close()
+
+
+def test_a_battery_low_alarm_refuses_new_sessions_and_says_the_kiosk_shuts_down(on_screen):
     screen = on_screen(language="en")
     screen.events.post(MainsLost())
-    screen.pilot.settle()
-    assert "Power cut: the kiosk is running on its battery." in screen.pilot.texts()
-    screen.events.post(BatteryLow(percent=12.0, volts=3.4))
+    screen.events.post(BatteryLow(percent=8.0, volts=3.3))
     screen.pilot.settle()
     screen.pilot.tap("welcome.start")
     assert screen.journey.step is Step.WELCOME
-    assert (
-        "The battery is low, so the kiosk is not starting new registrations. Please go to the counter."
-        in screen.pilot.texts()
-    )
+    assert "The kiosk is shutting down. Please go to the counter." in screen.pilot.texts()
 
 
 def test_nik_errors_show_next_to_the_field_in_the_citizens_language(on_screen):
@@ -447,3 +465,16 @@ def test_the_idle_warning_on_the_receipt_says_the_data_is_saved_not_erased(on_sc
     assert screen.journey.idle_warning
     text = pilot.screen_text()
     assert "Data Anda sudah tersimpan" in text and "dihapus" not in text
+
+
+def test_a_full_kiosk_says_so_before_anyone_types(on_screen):
+    screen = on_screen(language="en")
+    # What the outbox's quota will set (wired at the merge): the kiosk has no room for another record.
+    screen.view.state.storage_full = True
+    screen.pilot.settle()
+    screen.pilot.tap("welcome.start")
+    assert screen.journey.step is Step.WELCOME
+    assert (
+        "This kiosk is full and cannot take new registrations. Please go to the counter."
+        in screen.pilot.texts()
+    )

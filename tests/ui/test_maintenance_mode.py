@@ -16,13 +16,13 @@ from hal.camera.simulated import SimulatedCamera
 from hal.events import EventQueue
 from hal.printer import SimulatedPrinter
 from hal.settings import CameraSettings
-from kiosk.commands.run import build_kiosk
+from kiosk.assembly import build_kiosk
 from kiosk.config import parse_config
 from kiosk.devices import Devices
 from kiosk.maintenance import MetricPoint, TechnicianPin
-from ui.app import App, open_display
+from ui.app import open_display
 from ui.i18n import Translator
-from ui.kiosk_app import make_view
+from ui.kiosk_app import make_app, make_view
 from ui.maintenance import KioskScenes, RecentLogs, open_maintenance
 from ui.maintenance.chart import count_scale, nice_ceiling
 from ui.maintenance.i18n import MaintenanceTranslator
@@ -69,17 +69,20 @@ def test_open_maintenance_wires_a_kiosk_built_by_the_composition_root(tmp_path: 
     open_display((800, 480), fullscreen=False)
     root_handlers = len(logging.getLogger().handlers)
     view = make_view(kiosk, clock=clock)
-    maintenance = open_maintenance(kiosk, text=view.text, clock=clock, record_metrics=False)
+    maintenance = open_maintenance(kiosk, text=view.text, clock=clock)
+    assert maintenance is not None
     try:
-        # The wiring the report asks ui/kiosk_app.py to apply.
+        # The wiring ui/kiosk_app.py applies.
         scenes = KioskScenes(view, maintenance.scene)
-        app = App(scenes, events, clock=clock)
+        app = make_app(kiosk, scenes, clock=clock)
         scenes.attach(app)
         pilot = Pilot(app, clock)
 
         assert maintenance.kiosk_id == "BMT-MODAYAG-01" and maintenance.language == "id"
-        assert maintenance.identity is not None and maintenance.client is not None
-        assert list(maintenance.devices) == ["camera", "signature_pad", "power", "printer"]
+        # The kiosk's own parts, not second copies.
+        assert maintenance.identity is kiosk.identity and maintenance.client is kiosk.client
+        assert maintenance.session is kiosk.maintenance.session
+        assert [name for name, _ in maintenance.devices] == ["camera", "signature_pad", "power", "printer"]
         assert len(logging.getLogger().handlers) == root_handlers + 1  # the log lines are kept from now on
 
         _hold(pilot, (5, 5), HOLD_S + 0.5)

@@ -1,9 +1,9 @@
-"""What maintenance mode works with, made once when the kiosk starts, and the scenes it opens.
+"""What maintenance mode works with, gathered once when the kiosk starts, and the scenes it opens.
 
-:func:`open_maintenance` builds a :class:`MaintenanceMode` from the kiosk's parts (``kiosk run``'s
-:class:`~kiosk.commands.run.Kiosk`): the maintenance session over the data directory's PIN and audit
-database, the metrics table and the thread that fills it, an ingest client for the network probe and "send
-now", the kiosk's identity for USB bundles, and the in-memory log ring buffer. Its
+:func:`open_maintenance` gathers a :class:`MaintenanceMode` from the parts the kiosk's builder made
+(:class:`~kiosk.assembly.Kiosk`: the maintenance session and metrics, the ingest client for the network
+probe and "send now", the kiosk's identity for USB bundles, the face check) and adds the UI's own: the text
+renderer and the in-memory log ring buffer. It builds none of the kiosk's parts. Its
 :meth:`MaintenanceMode.scene` is what :class:`~ui.maintenance.switch.KioskScenes` calls on every long press.
 """
 
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from hal.device import Device
 from hal.events import EventQueue
-from kiosk.maintenance import MaintenanceSession, MaintenanceStore, Metrics, SystemCommands, queue_and_battery
-from kiosk.maintenance.recorder import MetricsRecorder
+from kiosk.assembly import FaceCheck, Kiosk, face_check
+from kiosk.devices import Devices
+from kiosk.maintenance import MaintenanceSession, Metrics
+from kiosk.outbox import Outbox
+from kiosk.sealing import KioskIdentity
+from kiosk.sync import IngestClient, SyncWorker
 from ui.i18n import DEFAULT_LANGUAGE
 from ui.maintenance.log_lines import RecentLogs
 from ui.maintenance.scene import MaintenanceScene
@@ -36,15 +38,15 @@ class MaintenanceMode:
     Attributes:
         session: The technician's session (PIN, lockout, audit, idle exit, system commands).
         text: The text renderer (the citizen view's, so its cache is shared).
-        devices: ``name -> device`` in dashboard order; None for a device switched off.
-        outbox: The outbox (None when it could not be opened).
+        devices: The kiosk's devices (null objects for those switched off).
+        outbox: The outbox.
         events: The main loop's queue (progress of background work travels on it).
         data_dir: The data directory (its partition's free space is shown).
         kiosk_id: This kiosk's id.
         server_url: The ingest server's address (shown with the network probe).
         metrics: The metrics table the 24-hour chart reads.
         sync: The sync worker (its status is shown).
-        client: An ingest client for the network probe and "send now".
+        client: The ingest client, for the network probe and "send now".
         identity: The kiosk's signing key, for USB bundles.
         logs: The recent log lines.
         language: The language the screens open in.
@@ -54,23 +56,22 @@ class MaintenanceMode:
         started_at: When the kiosk app started, on ``clock``.
         usb_sticks: Lists the mounted USB sticks.
         wipe_citizen: Wipes the citizen session open behind the PIN pad (the journey's ``cancel``).
-        photo_quality: Makes the face-check worker for the camera test, like the citizen's photo screen
-            (``photo_quality(camera, on_result)``; default :class:`kiosk.photo_quality.PhotoQualityWorker`).
+        face_check: Makes the face-check worker for the camera test, like the citizen's photo screen.
         closers: Called by :meth:`close`.
     """
 
     session: MaintenanceSession
     text: TextRenderer
-    devices: Mapping[str, Device | None]
-    outbox: Any
+    devices: Devices
+    outbox: Outbox
     events: EventQueue | None
     data_dir: Path
     kiosk_id: str
     server_url: str = ""
     metrics: Metrics | None = None
-    sync: Any = None
-    client: Any = None
-    identity: Any = None
+    sync: SyncWorker | None = None
+    client: IngestClient | None = None
+    identity: KioskIdentity | None = None
     logs: RecentLogs | None = None
     language: str = DEFAULT_LANGUAGE
     high_contrast: bool = False
@@ -79,7 +80,7 @@ class MaintenanceMode:
     started_at: float | None = None
     usb_sticks: Callable[[], list[Path]] = mounted_sticks
     wipe_citizen: Callable[[], object] | None = None
-    photo_quality: Callable[..., Any] | None = None
+    face_check: FaceCheck = face_check
     closers: list[Callable[[], object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -91,7 +92,7 @@ class MaintenanceMode:
         return MaintenanceScene(self, leave)
 
     def close(self) -> None:
-        """Stop the metrics thread, detach the log buffer, close the client and the database."""
+        """Detach the log buffer (the kiosk closes its own parts)."""
         for closer in self.closers:
             try:
                 closer()
@@ -100,72 +101,35 @@ class MaintenanceMode:
 
 
 def open_maintenance(
-    kiosk: Any,
+    kiosk: Kiosk,
     *,
     text: TextRenderer,
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
-    record_metrics: bool = True,
-) -> MaintenanceMode:
-    """Maintenance mode for the kiosk ``kiosk run`` built (its config, devices, outbox, sync, journey).
+) -> MaintenanceMode | None:
+    """Maintenance mode over the kiosk's parts; None when the kiosk has none (its database cannot be opened).
 
-    Raises:
-        kiosk.maintenance.MaintenanceStoreError: The maintenance database cannot be opened (the data
-            partition is unwritable, say); the kiosk can serve citizens without maintenance mode then.
+    The kiosk can serve citizens without maintenance mode then; the builder logged why
+    (:attr:`~kiosk.assembly.Kiosk.maintenance_problem`).
     """
-    from kiosk.sealing import KioskIdentity
-    from kiosk.sync import IngestClient
-
+    parts = kiosk.maintenance
+    if parts is None:
+        return None
     config = kiosk.config
-    data = config.data_path
-    closers: list[Callable[[], object]] = []
-    store = MaintenanceStore.in_data_dir(data, clock=wall_clock)
-    session = MaintenanceSession.open(
-        data,
-        config.maintenance,
-        commands=SystemCommands.from_config(config),
-        # Before a reboot or shutdown: fold both databases' write-ahead logs into their files.
-        before_power_off=lambda: (kiosk.outbox.checkpoint(), store.checkpoint()),
-        clock=clock,
-        wall_clock=wall_clock,
-        store=store,
-    )
-    devices = dict(kiosk.devices)
-    metrics = Metrics(store, interval_s=config.maintenance.metrics_interval_s, clock=wall_clock)
-    if record_metrics:
-        power = devices.get("power")
-        recorder = MetricsRecorder(
-            metrics, queue_and_battery(kiosk.outbox, power if hasattr(power, "reading") else None)
-        )
-        recorder.start()
-        closers.append(recorder.stop)
     logs = RecentLogs().install()
-    closers.append(logs.uninstall)
-    client = None
-    try:
-        client = IngestClient.from_config(config)
-        closers.append(client.close)
-    except Exception as exc:  # noqa: BLE001 - the probe page then says the server is not configured
-        log.warning("maintenance: no ingest client (%s)", exc)
-    identity = None
-    try:
-        identity = KioskIdentity.load(data / "keys")
-    except Exception as exc:  # noqa: BLE001 - the export then says why it cannot sign bundles
-        log.warning("maintenance: the kiosk key cannot be read (%s)", exc)
-    closers.append(store.close)
     return MaintenanceMode(
-        session=session,
+        session=parts.session,
         text=text,
-        devices=devices,
+        devices=kiosk.devices,
         outbox=kiosk.outbox,
         events=kiosk.events,
-        data_dir=data,
+        data_dir=config.data_path,
         kiosk_id=config.kiosk.id,
         server_url=config.server.url,
-        metrics=metrics,
+        metrics=parts.metrics,
         sync=kiosk.sync,
-        client=client,
-        identity=identity,
+        client=kiosk.client,
+        identity=kiosk.identity,
         logs=logs,
         language=config.kiosk.language,
         high_contrast=config.ui.high_contrast,
@@ -173,5 +137,6 @@ def open_maintenance(
         wall_clock=wall_clock,
         usb_sticks=mounted_sticks,
         wipe_citizen=kiosk.journey.cancel,
-        closers=closers,
+        face_check=kiosk.face_check,
+        closers=[logs.uninstall],
     )

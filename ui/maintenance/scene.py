@@ -27,15 +27,15 @@ from kiosk import __version__
 from kiosk.events import RecordRejected, RecordSaved, SyncStatusChanged
 from kiosk.maintenance import AuditAction, DashboardSnapshot, NotInMaintenance, take_snapshot
 from kiosk.outbox import DEAD, OutboxItem
+from ui.frame import FramedScene
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES
-from ui.journey_view import Header
 from ui.maintenance.i18n import M_, MaintenanceTranslator
 from ui.maintenance.jobs import Job, JobProgress
 from ui.maintenance.pages import PAGES
 from ui.maintenance.pages.base import Page
 from ui.maintenance.wording import duration
 from ui.theme import Theme
-from ui.widgets import Button, Container, Kit, Label, StatusBar, Widget
+from ui.widgets import Button, Kit, Label, StatusBar, Widget
 from ui.widgets.status_bar import StatusItem
 
 if TYPE_CHECKING:
@@ -79,13 +79,15 @@ class Readings:
     dead_error: str = ""
 
 
-class MaintenanceScene:
+class MaintenanceScene(FramedScene):
     """The maintenance scene (see the module docstring).
 
     Args:
         mode: What maintenance works with.
         leave: Called (on the main thread) when the scene is done; the citizen's screen comes back.
     """
+
+    frame_id = "maintenance"
 
     def __init__(self, mode: MaintenanceMode, leave: Callable[[], None]) -> None:
         self.mode = mode
@@ -243,12 +245,11 @@ class MaintenanceScene:
 
     def _read(self) -> Readings:
         mode = self.mode
-        power = mode.devices.get("power")
         snapshot = take_snapshot(
-            devices=list(mode.devices.items()),
+            devices=mode.devices,
             outbox=mode.outbox,
             sync=mode.sync,
-            power=power if hasattr(power, "reading") else None,
+            power=mode.devices.power,
             data_dir=mode.data_dir,
             started_at=mode.started_at,
             clock=mode.clock,
@@ -369,23 +370,25 @@ class MaintenanceScene:
         return math.ceil(left) if left is not None and left <= COUNTDOWN_S else None
 
     def _build(self, size: tuple[int, int]) -> Widget:
+        return self._build_frame(size, self.kit)
+
+    # -- the frame's parts (FramedScene) -----------------------------------------------------------
+    def _frame_header_id(self) -> str:
+        return "m.header"
+
+    def _frame_header(self, band: pygame.Rect) -> list[Widget]:
         kit = self.kit
         m, tr = kit.metrics, self.translator
-        width, height = size
-        root = Container("maintenance", (0, 0, width, height), kit)
-        band = pygame.Rect(0, 0, width, m.header_height)
-        root.add(Header("m.header", band, kit))
         button_h = m.px(44)
         button_y = band.y + (band.height - button_h) // 2
         leave_w = m.px(190)
         leave = pygame.Rect(band.right - m.margin - leave_w, button_y, leave_w, button_h)
-        root.add(
-            Button("m.leave", leave, kit, tr(LEAVE), lambda: self.leave("technician"), style="secondary")
-        )
         other = next(code for code in LANGUAGES if code != tr.language)
         lang_w = m.px(190)
         lang = pygame.Rect(leave.x - m.gap - lang_w, button_y, lang_w, button_h)
-        root.add(
+        title = tr(TITLE) if self.page_key == "pin" else f"{tr(TITLE)} \u00b7 {tr(self.page.label)}"
+        return [
+            Button("m.leave", leave, kit, tr(LEAVE), lambda: self.leave("technician"), style="secondary"),
             Button(
                 "m.language",
                 lang,
@@ -394,10 +397,7 @@ class MaintenanceScene:
                 lambda: self._set_language(other),
                 style="secondary",
                 bold=False,
-            )
-        )
-        title = tr(TITLE) if self.page_key == "pin" else f"{tr(TITLE)} \u00b7 {tr(self.page.label)}"
-        root.add(
+            ),
             Label(
                 "m.title",
                 (m.margin, band.y, lang.x - 2 * m.margin, band.height),
@@ -408,39 +408,38 @@ class MaintenanceScene:
                 valign="middle",
                 bold=True,
                 shrink=True,
-            )
-        )
-        top = band.bottom + m.gap
-        if self.entered:
-            tabs = pygame.Rect(m.margin, top, width - 2 * m.margin, m.touch)
-            self._tabs(root, tabs)
-            top = tabs.bottom + m.px(14)
-        status = pygame.Rect(0, height - m.status_height, width, m.status_height)
-        content = pygame.Rect(m.margin, top, width - 2 * m.margin, status.y - m.px(14) - top)
-        for widget in self.page.build(content):
-            root.add(widget)
-        root.add(
-            StatusBar(
-                "m.status",
-                status,
-                kit,
-                self._status_items(),
-                right=f"{self.mode.kiosk_id} \u00b7 v{__version__}",
-            )
-        )
-        overlay = self.page.overlay(root.rect)
-        if overlay is not None:
-            root.add(overlay)
-        return root
+            ),
+        ]
 
-    def _tabs(self, root: Container, area: pygame.Rect) -> None:
+    def _frame_between(self, area: pygame.Rect) -> tuple[list[Widget], pygame.Rect]:
+        m = self.kit.metrics
+        widgets: list[Widget] = []
+        top = area.y + m.gap
+        if self.entered:
+            tabs = pygame.Rect(m.margin, top, area.width - 2 * m.margin, m.touch)
+            self._tabs(widgets, tabs)
+            top = tabs.bottom + m.px(14)
+        return widgets, pygame.Rect(m.margin, top, area.width - 2 * m.margin, area.bottom - m.px(14) - top)
+
+    def _frame_content(self, area: pygame.Rect) -> list[Widget]:
+        return list(self.page.build(area))
+
+    def _frame_status(self, rect: pygame.Rect) -> Widget:
+        right = f"{self.mode.kiosk_id} \u00b7 v{__version__}"
+        return StatusBar("m.status", rect, self.kit, self._status_items(), right=right)
+
+    def _frame_overlays(self, area: pygame.Rect) -> list[Widget]:
+        overlay = self.page.overlay(area)
+        return [overlay] if overlay is not None else []
+
+    def _tabs(self, into: list[Widget], area: pygame.Rect) -> None:
         kit, m, tr = self.kit, self.kit.metrics, self.translator
         pages = [page for page in self.pages.values() if page.key != "pin"]
         gap = m.px(6)
         width = (area.width - gap * (len(pages) - 1)) / len(pages)
         for index, page in enumerate(pages):
             x = round(area.x + index * (width + gap))
-            root.add(
+            into.append(
                 Button(
                     f"m.tab.{page.key}",
                     (x, area.y, round(width), area.height),

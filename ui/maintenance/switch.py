@@ -5,10 +5,11 @@ after a long press on the corner, a maintenance scene made fresh for the occasio
 pad); when that scene leaves (the technician's "Back to kiosk", the idle exit, or the PIN pad left alone),
 the citizen's scene is back exactly where it was.
 
-The citizen scene keeps running underneath: every event reaches it (so the status bar, the power policy
-and a save in flight stay current) and its timers keep ticking (so the power policy can still shut the
-kiosk down cleanly, and a citizen's half-finished session is still wiped when left idle behind the PIN
-pad). Only touches and keys go to the scene on screen.
+The citizen scene keeps running underneath: every event reaches it (so a save in flight completes) and
+its timers keep ticking (so a citizen's half-finished session is still wiped when left idle behind the PIN
+pad). The power policy and stop requests do not depend on it: the main loop feeds and ticks the kiosk's
+:class:`~kiosk.state.KioskState` itself, whatever scene is on screen. Only touches and keys go to the scene
+on screen.
 
 A failure inside maintenance mode (a bug) is logged and closes it: the citizens' screen comes back, so
 maintenance can never take the kiosk down with it.

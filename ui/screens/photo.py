@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import pygame
 
 from hal.events import Event
+from kiosk.devices import switched_off
 from kiosk.journey import Step
 from ui.i18n import N_
 from ui.messages import photo_message
 from ui.pictures import decode, to_surface
 from ui.screens.base import Nav, Screen
-from ui.widgets import Button, CameraView, Label, Spinner, Widget
+from ui.widgets import Button, CameraView, Label, Spinner, Stack, Widget
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class PhotoScreen(Screen):
         self.countdown_end: float | None = None
         self.photo_jpeg: bytes | None = None
         self.photo_image: pygame.Surface | None = None
-        self._camera = view.device("camera")
+        self._camera = view.devices.camera
         self._worker = None
         self._view_cache: dict = {}
         self._capture: Future | None = None
@@ -69,20 +70,15 @@ class PhotoScreen(Screen):
     # -- lifecycle ------------------------------------------------------------------------------
     def enter(self) -> None:
         camera = self._camera
-        if camera is None:
+        if switched_off(camera):
             return
         try:
             camera.start_preview()
         except Exception:  # a camera that cannot start shows as failed; the journey skips the photo
             log.exception("the camera preview did not start")
             return
-        make = self.view.photo_quality
-        if make is None:
-            from kiosk.photo_quality import PhotoQualityWorker
-
-            make = PhotoQualityWorker
         try:
-            self._worker = make(camera, self._checked)
+            self._worker = self.view.face_check(camera, self._checked)
             self._worker.start()
         except Exception:  # without guidance the citizen can still take the photo
             log.exception("the face check did not start")
@@ -104,8 +100,7 @@ class PhotoScreen(Screen):
             # Both join threads (up to a camera timeout): never on the UI thread.
             if worker is not None:
                 worker.stop()
-            if camera is not None:
-                camera.stop_preview()
+            camera.stop_preview()
 
         try:
             self.view.run_in_background(stop, lambda future: None)
@@ -189,12 +184,25 @@ class PhotoScreen(Screen):
         return Nav(next_label=None)
 
     def build(self, area: pygame.Rect) -> list[Widget]:
-        kit, m, tr = self.kit, self.kit.metrics, self.tr
-        camera = self._camera
-        view_h = area.height
-        view_w = min(int(view_h * 4 / 3), area.width * 58 // 100)
-        view_rect = pygame.Rect(area.x, area.y, view_w, view_h)
-        problem = self.problems[0] if self.problems else None
+        m = self.kit.metrics
+        view_w = min(int(area.height * 4 / 3), area.width * 58 // 100)
+        view_rect = pygame.Rect(area.x, area.y, view_w, area.height)
+        side = pygame.Rect(
+            view_rect.right + m.px(18), area.y, area.right - view_rect.right - m.px(18), area.height
+        )
+        if self.state in ("live", "countdown"):
+            beside = self._live_side(side)
+        elif self.state == "capturing":
+            beside = self._capturing_side(side)
+        elif self.state == "review":
+            beside = self._review_side(side)
+        else:
+            beside = self._failed_side(side)
+        return self._picture(view_rect) + beside
+
+    def _picture(self, view_rect: pygame.Rect) -> list[Widget]:
+        """The live picture (or the photo taken), with the countdown over it."""
+        kit, tr = self.kit, self.tr
         tone = "neutral" if self.problems is None else ("good" if not self.problems else "adjust")
         frozen = self.photo_image if self.state == "review" else None
         widgets: list[Widget] = [
@@ -202,7 +210,7 @@ class PhotoScreen(Screen):
                 "photo.camera",
                 view_rect,
                 kit,
-                camera.latest_frame if camera is not None else (lambda: None),
+                self._camera.latest_frame,
                 guide_tone=tone,
                 frozen=frozen,
                 waiting_text=tr(WAITING),
@@ -225,109 +233,97 @@ class PhotoScreen(Screen):
                     bold=True,
                 )
             )
-        side = pygame.Rect(
-            view_rect.right + m.px(18), area.y, area.right - view_rect.right - m.px(18), area.height
-        )
-        y = side.y
-        if self.state in ("live", "countdown"):
-            guidance = (
-                tr(GET_READY)
-                if self.state == "countdown"
-                else (photo_message(tr, problem) if self.problems is not None else tr(INSTRUCTIONS))
-            )
-            title_tone = "success" if self.problems == () else ("warning" if self.problems else "normal")
-            label = Label(
-                "photo.guidance",
-                (side.x, y, side.width, 1),
-                kit,
-                guidance,
-                role="title",
-                tone=title_tone,
-                bold=True,
-            )
-            label.rect.height = label.content_height()
-            widgets.append(label)
-            y = label.rect.bottom + m.px(10)
-            skip_h = m.touch
-            take_h = m.px(72)
-            take_top = side.bottom - skip_h - m.gap - take_h
-            if self.problems is not None and self.state == "live":
-                text = Label(
-                    "photo.instructions",
-                    (side.x, y, side.width, 1),
-                    kit,
-                    tr(INSTRUCTIONS),
-                    role="small",
-                    tone="muted",
-                )
-                text.rect.height = text.content_height()
-                if text.rect.bottom <= take_top - m.px(6):  # only when it fits above the buttons
-                    widgets.append(text)
-            take = pygame.Rect(side.x, side.bottom - skip_h - m.gap - take_h, side.width, take_h)
-            widgets.append(
-                Button(
-                    "photo.take",
-                    take,
-                    kit,
-                    tr(TAKE),
-                    self.take,
-                    enabled=self.state == "live" and camera is not None,
-                )
-            )
-            widgets.append(
-                Button(
-                    "photo.skip",
-                    (side.x, side.bottom - skip_h, side.width, skip_h),
-                    kit,
-                    tr(SKIP),
-                    self.journey.skip_photo,
-                    style="quiet",
-                    bold=False,
-                )
-            )
-        elif self.state == "capturing":
-            label = Label(
-                "photo.capturing",
-                (side.x, y, side.width, kit.text.line_height(m.text_title) * 2),
-                kit,
-                tr(CAPTURING),
-                role="title",
-            )
-            widgets.append(label)
-            widgets.append(Spinner("photo.spinner", (side.x, label.rect.bottom, side.width, m.px(40)), kit))
-        elif self.state == "review":
-            label = Label("photo.review", (side.x, y, side.width, 1), kit, tr(REVIEW), role="title")
-            label.rect.height = label.content_height()
-            widgets.append(label)
-            accept = pygame.Rect(side.x, side.bottom - m.touch - m.gap - m.px(72), side.width, m.px(72))
-            widgets.append(Button("photo.accept", accept, kit, tr(ACCEPT), self.accept))
-            widgets.append(
-                Button(
-                    "photo.retake",
-                    (side.x, side.bottom - m.touch, side.width, m.touch),
-                    kit,
-                    tr(RETAKE),
-                    self.retake,
-                    style="secondary",
-                )
-            )
-        else:
-            label = Label(
-                "photo.failed", (side.x, y, side.width, 1), kit, tr(FAILED), tone="error", bold=True
-            )
-            label.rect.height = label.content_height()
-            widgets.append(label)
-            again = pygame.Rect(side.x, side.bottom - m.touch - m.gap - m.px(72), side.width, m.px(72))
-            widgets.append(Button("photo.retry", again, kit, tr(TRY_AGAIN), self.retake))
-            widgets.append(
-                Button(
-                    "photo.skip",
-                    (side.x, side.bottom - m.touch, side.width, m.touch),
-                    kit,
-                    tr(SKIP),
-                    self.journey.skip_photo,
-                    style="quiet",
-                    bold=False,
-                )
-            )
         return widgets
+
+    def _live_side(self, side: pygame.Rect) -> list[Widget]:
+        """Guidance from the face check, then "take" and "skip" at the bottom."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        problem = self.problems[0] if self.problems else None
+        guidance = (
+            tr(GET_READY)
+            if self.state == "countdown"
+            else (photo_message(tr, problem) if self.problems is not None else tr(INSTRUCTIONS))
+        )
+        title_tone = "success" if self.problems == () else ("warning" if self.problems else "normal")
+        column = Stack(side.x, side.y, side.width, gap=m.px(10))
+        column.add(
+            _fitted(
+                Label(
+                    "photo.guidance", column.rect(1), kit, guidance, role="title", tone=title_tone, bold=True
+                )
+            )
+        )
+        skip_h, take_h = m.touch, m.px(72)
+        take_top = side.bottom - skip_h - m.gap - take_h
+        if self.problems is not None and self.state == "live":
+            text = _fitted(
+                Label("photo.instructions", column.rect(1), kit, tr(INSTRUCTIONS), role="small", tone="muted")
+            )
+            if text.rect.bottom <= take_top - m.px(6):  # only when it fits above the buttons
+                column.add(text)
+        return [
+            *column.widgets,
+            Button(
+                "photo.take",
+                (side.x, take_top, side.width, take_h),
+                kit,
+                tr(TAKE),
+                self.take,
+                enabled=self.state == "live" and not switched_off(self._camera),
+            ),
+            self._skip_button(pygame.Rect(side.x, side.bottom - skip_h, side.width, skip_h)),
+        ]
+
+    def _skip_button(self, rect: pygame.Rect) -> Button:
+        return Button(
+            "photo.skip", rect, self.kit, self.tr(SKIP), self.journey.skip_photo, style="quiet", bold=False
+        )
+
+    def _capturing_side(self, side: pygame.Rect) -> list[Widget]:
+        kit, m = self.kit, self.kit.metrics
+        column = Stack(side.x, side.y, side.width)
+        column.add(
+            Label(
+                "photo.capturing",
+                column.rect(kit.text.line_height(m.text_title) * 2),
+                kit,
+                self.tr(CAPTURING),
+                role="title",
+            )
+        )
+        column.add(Spinner("photo.spinner", column.rect(m.px(40)), kit))
+        return column.widgets
+
+    def _review_side(self, side: pygame.Rect) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        accept = pygame.Rect(side.x, side.bottom - m.touch - m.gap - m.px(72), side.width, m.px(72))
+        return [
+            _fitted(Label("photo.review", (side.x, side.y, side.width, 1), kit, tr(REVIEW), role="title")),
+            Button("photo.accept", accept, kit, tr(ACCEPT), self.accept),
+            Button(
+                "photo.retake",
+                (side.x, side.bottom - m.touch, side.width, m.touch),
+                kit,
+                tr(RETAKE),
+                self.retake,
+                style="secondary",
+            ),
+        ]
+
+    def _failed_side(self, side: pygame.Rect) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        again = pygame.Rect(side.x, side.bottom - m.touch - m.gap - m.px(72), side.width, m.px(72))
+        failed = Label(
+            "photo.failed", (side.x, side.y, side.width, 1), kit, tr(FAILED), tone="error", bold=True
+        )
+        return [
+            _fitted(failed),
+            Button("photo.retry", again, kit, tr(TRY_AGAIN), self.retake),
+            self._skip_button(pygame.Rect(side.x, side.bottom - m.touch, side.width, m.touch)),
+        ]
+
+
+def _fitted(label: Label) -> Label:
+    """``label`` made as tall as its lines."""
+    label.rect.height = label.content_height()
+    return label

@@ -11,7 +11,7 @@ from kiosk.journey import PHOTO_AT_COUNTER, Step
 from kiosk.registration import build_receipt
 from ui.i18n import N_
 from ui.screens.base import Nav, Screen
-from ui.widgets import Label, Panel, QrCode, Spinner, Widget
+from ui.widgets import Label, Panel, QrCode, Spinner, Stack, Widget
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ class ReceiptScreen(Screen):
 
     def enter(self) -> None:
         receipt = self.journey.receipt
-        printer = self.view.device("printer")
-        if receipt is None or printer is None or not self.view.status.works("printer"):
+        printer = self.view.devices.printer
+        if receipt is None or not self.view.state.works("printer"):
             return
         paper = build_receipt(receipt, self.journey.language, self.tr.gettext)
         self.print_state = "printing"
@@ -135,14 +135,13 @@ class ReceiptScreen(Screen):
         right = pygame.Rect(left.right + m.px(16), area.y, area.right - left.right - m.px(16), area.height)
         widgets: list[Widget] = []
         # The code and its QR code, on a card of their own.
-        card: list[Widget] = []
         pad = m.px(14)
-        y = left.y + pad
+        column = Stack(left.x + pad, left.y + pad, left.width - 2 * pad)
         small_h = kit.text.line_height(m.text_small)
-        card.append(
+        column.add(
             Label(
                 "receipt.service",
-                (left.x + pad, y, left.width - 2 * pad, small_h),
+                column.rect(small_h),
                 kit,
                 receipt.service.name.get(lang),
                 role="small",
@@ -151,41 +150,37 @@ class ReceiptScreen(Screen):
                 bold=True,
             )
         )
-        y += small_h
-        card.append(
+        column.add(
             Label(
                 "receipt.code_label",
-                (left.x + pad, y, left.width - 2 * pad, small_h),
+                column.rect(small_h),
                 kit,
                 tr(CODE),
                 role="small",
                 tone="muted",
                 align="center",
-            )
+            ),
+            gap=m.px(2),
         )
-        y += small_h + m.px(2)
         code_h = kit.text.line_height(m.text_display, True)
-        card.append(
+        column.add(
             Label(
                 "receipt.code",
-                (left.x + pad, y, left.width - 2 * pad, code_h),
+                column.rect(code_h),
                 kit,
                 receipt.reference,
                 role="display",
                 align="center",
                 bold=True,
                 shrink=True,
-            )
+            ),
+            gap=m.px(6),
         )
-        y += code_h + m.px(6)
-        qr_size = min(left.width - 2 * pad, left.bottom - pad - y)
+        qr_size = min(left.width - 2 * pad, left.bottom - pad - column.y)
         if qr_size > m.px(60):
-            card.append(
-                QrCode(
-                    "receipt.qr", (left.centerx - qr_size // 2, y, qr_size, qr_size), kit, receipt.reference
-                )
-            )
-        widgets.append(Panel("receipt.card", left, kit, card))
+            qr = pygame.Rect(left.centerx - qr_size // 2, column.y, qr_size, qr_size)
+            column.add(QrCode("receipt.qr", qr, kit, receipt.reference))
+        widgets.append(Panel("receipt.card", left, kit, column.widgets))
         # What to bring and what happens next.
         widgets.extend(self._checklist(right, receipt, lang))
         return widgets

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 
 from hal.events import Event, PenSample
+from kiosk.devices import switched_off
 from kiosk.journey import Step
 from ui.i18n import N_
 from ui.screens.base import Nav, Screen
@@ -35,8 +36,8 @@ class SignatureScreen(Screen):
         self._canvas_cache: dict = {}
 
     def _new_ink(self) -> Ink:
-        pad = self.view.device("signature_pad")
-        if self.journey.signature_source == "pad" and pad is not None:
+        pad = self.view.devices.signature_pad
+        if self.journey.signature_source == "pad" and not switched_off(pad):
             return Ink("pad", int(pad.max_x) + 1, int(pad.max_y) + 1, self.view.clock)
         return Ink("touch", *_TOUCH_SPACE, self.view.clock)
 

@@ -8,7 +8,7 @@ from kiosk.journey import Step
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from ui.messages import notice_message, refusal_message
 from ui.screens.base import Screen
-from ui.widgets import Button, Label, Panel, Widget
+from ui.widgets import Button, Label, Panel, Stack, Widget
 
 KIOSK_NAME = N_("Dukcapil self-service kiosk")
 GREETING = N_("Welcome")
@@ -49,16 +49,28 @@ class WelcomeScreen(Screen):
         return self._next_slide
 
     def build(self, area: pygame.Rect) -> list[Widget]:
+        m = self.kit.metrics
+        # A touch anywhere starts: the whole screen is a (borderless) button under everything else.
+        full = pygame.Rect(0, 0, m.width, m.height - m.status_height)
+        widgets: list[Widget] = [
+            Button("welcome.anywhere", full, self.kit, "", self.journey.start, style="quiet")
+        ]
+        band = pygame.Rect(0, 0, m.width, m.header_height)
+        widgets += self._band(band)
+        column = Stack(m.margin * 2, band.bottom + m.px(26), m.width - 4 * m.margin)
+        notices = self._notice_texts()
+        self._greeting(column, show_slide=not notices)
+        rest = pygame.Rect(column.x, column.y, column.width, m.height - m.status_height - column.y - m.gap)
+        return widgets + column.widgets + self._notices(rest, notices)
+
+    def _band(self, band: pygame.Rect) -> list[Widget]:
+        """The top band: the kiosk's name and the other language."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         journey = self.journey
         other_language = next(code for code in LANGUAGES if code != journey.language)
-        widgets: list[Widget] = []
-        # A touch anywhere starts: the whole screen is a (borderless) button under everything else.
-        full = pygame.Rect(0, 0, m.width, m.height - m.status_height)
-        widgets.append(Button("welcome.anywhere", full, kit, "", journey.start, style="quiet"))
-        band = pygame.Rect(0, 0, m.width, m.header_height)
-        widgets.append(_Band("welcome.band", band, kit))
-        widgets.append(
+        lang_w = m.px(190)
+        return [
+            _Band("welcome.band", band, kit),
             Label(
                 "welcome.kiosk",
                 band.inflate(-2 * m.margin, 0),
@@ -68,10 +80,7 @@ class WelcomeScreen(Screen):
                 tone="inverse",
                 valign="middle",
                 bold=True,
-            )
-        )
-        lang_w = m.px(190)
-        widgets.append(
+            ),
             Button(
                 "welcome.language",
                 (band.right - m.margin - lang_w, band.y + m.px(10), lang_w, band.height - m.px(20)),
@@ -80,60 +89,48 @@ class WelcomeScreen(Screen):
                 lambda: journey.set_language(other_language),
                 style="secondary",
                 bold=False,
-            )
-        )
-        y = band.bottom + m.px(26)
-        inner = pygame.Rect(m.margin * 2, y, m.width - 4 * m.margin, 0)
+            ),
+        ]
+
+    def _greeting(self, column: Stack, *, show_slide: bool) -> None:
+        """The greeting in both languages, the attract loop's sentence (unless a notice shows), start."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        other_language = next(code for code in LANGUAGES if code != self.journey.language)
         greeting_h = kit.text.line_height(m.text_display, True)
-        widgets.append(
+        column.add(
             Label(
                 "welcome.greeting",
-                (inner.x, y, inner.width, greeting_h),
+                column.rect(greeting_h),
                 kit,
                 tr(GREETING),
                 role="display",
                 align="center",
                 bold=True,
-            )
+            ),
+            gap=m.px(4),
         )
-        y += greeting_h + m.px(4)
-        other_greeting = tr.gettext_in(other_language, GREETING)
-        widgets.append(
+        column.add(
             Label(
                 "welcome.greeting_other",
-                (inner.x, y, inner.width, kit.text.line_height(m.text_title)),
+                column.rect(kit.text.line_height(m.text_title)),
                 kit,
-                other_greeting,
+                tr.gettext_in(other_language, GREETING),
                 role="title",
                 tone="muted",
                 align="center",
-            )
+            ),
+            gap=m.px(18),
         )
-        y += kit.text.line_height(m.text_title) + m.px(18)
-        notices = self._notice_texts()
-        if not notices:
-            # The attract loop; when something must be announced, that takes its place.
+        if show_slide:
             slide_h = kit.text.line_height(m.text_body) * 2 + m.px(4)
-            widgets.append(
-                Label(
-                    "welcome.slide",
-                    (inner.x + m.px(40), y, inner.width - m.px(80), slide_h),
-                    kit,
-                    tr(SLIDES[self.slide]),
-                    role="body",
-                    align="center",
-                )
+            slide = pygame.Rect(column.x + m.px(40), column.y, column.width - m.px(80), slide_h)
+            column.add(
+                Label("welcome.slide", slide, kit, tr(SLIDES[self.slide]), role="body", align="center"),
+                gap=m.px(12),
             )
-            y += slide_h + m.px(12)
-        start_w = min(m.px(520), inner.width)
-        start_h = m.px(72)
-        start = pygame.Rect(0, y, start_w, start_h)
+        start = column.rect(m.px(72), width=min(m.px(520), column.width))
         start.centerx = m.width // 2
-        widgets.append(Button("welcome.start", start, kit, tr(START), journey.start))
-        y = start.bottom + m.px(14)
-        area = pygame.Rect(inner.x, y, inner.width, m.height - m.status_height - y - m.gap)
-        widgets.extend(self._notices(area, notices))
-        return widgets
+        column.add(Button("welcome.start", start, kit, tr(START), self.journey.start), gap=m.px(14))
 
     def _notice_texts(self) -> list[tuple[str, str]]:
         tr = self.tr

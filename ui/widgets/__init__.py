@@ -11,6 +11,7 @@ from ui.widgets.list_picker import ListPicker
 from ui.widgets.progress import ProgressSteps, Spinner
 from ui.widgets.qr import QrCode
 from ui.widgets.signature_canvas import SignatureCanvas
+from ui.widgets.stack import Stack
 from ui.widgets.status_bar import StatusBar
 from ui.widgets.text_field import TextField
 
@@ -30,6 +31,7 @@ __all__ = [
     "QrCode",
     "SignatureCanvas",
     "Spinner",
+    "Stack",
     "StatusBar",
     "TextField",
     "Widget",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pygame
 
 from hal.device import Health
+from kiosk.devices import switched_off
 from kiosk.maintenance import AuditAction, DashboardSnapshot
 from kiosk.outbox import STATES
 from ui.maintenance.i18n import M_
@@ -26,7 +27,7 @@ from ui.maintenance.wording import (
     size,
     sync_state,
 )
-from ui.widgets import Button, Label, Panel, Spinner, Widget
+from ui.widgets import Button, Label, Panel, Spinner, Stack, Widget
 
 LABEL = M_("Dashboard")
 READING = M_("Reading the kiosk's state…")
@@ -68,7 +69,7 @@ class DashboardPage(Page):
     def check_all(self) -> None:
         """Run every device's self-test, one after the other, on a worker thread."""
         session = self.mode.session
-        devices = [(name, device) for name, device in self.mode.devices.items() if device is not None]
+        devices = [(name, device) for name, device in self.mode.devices if not switched_off(device)]
 
         def work(progress) -> list[tuple[str, Health | None]]:
             results: list[tuple[str, Health | None]] = []
@@ -138,21 +139,14 @@ class DashboardPage(Page):
             )
         else:
             children.append(Button("dash.check", check, kit, tr(CHECK), self.check_all, style="secondary"))
-        y = inner.y + m.touch + m.px(10)
+        column = Stack(inner.x, inner.y + m.touch + m.px(10), inner.width, gap=m.px(6))
         if job.error is not None:
-            failed = text(
-                "dash.check.result",
-                kit,
-                inner.x,
-                y,
-                inner.width,
-                tr(CHECK_FAILED).format(reason=job.error),
-                role="small",
-                tone="error",
-                max_lines=2,
+            words = tr(CHECK_FAILED).format(reason=job.error)
+            column.add(
+                text("dash.check.result", kit, *column.slot(), words, role="small", tone="error", max_lines=2)
             )
-            children.append(failed)
-            y = failed.rect.bottom + m.px(6)
+        children += column.widgets
+        y = column.y
         bottom = inner.bottom
         if snapshot.problems:
             problems = text(
@@ -192,29 +186,34 @@ class DashboardPage(Page):
         return [Panel("dash.devices", area, kit, children)]
 
     def _records(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
+        """The queue: a tile per record state, then the oldest waiting record and the last sync."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         pad = m.px(14)
         inner = area.inflate(-2 * pad, -2 * pad)
-        children: list[Widget] = [
-            text(
-                "dash.records.title",
-                kit,
-                inner.x,
-                inner.y,
-                inner.width,
-                tr(RECORDS),
-                role="button",
-                bold=True,
-            )
-        ]
-        y = children[0].rect.bottom + m.px(8)
+        column = Stack(inner.x, inner.y, inner.width, gap=m.px(4))
+        title = text("dash.records.title", kit, *column.slot(), tr(RECORDS), role="button", bold=True)
+        column.add(title, gap=m.px(8))
+        for tile in self._record_tiles(column.rect(m.px(54)), snapshot):
+            column.add(tile, gap=0)
+        column.space(m.px(10))
+        line_h = kit.text.line_height(m.text_small)
+        for id, words, tone in self._queue_lines(snapshot):
+            room = (inner.bottom - column.y) // line_h
+            if room < 1:
+                break  # the most important lines come first
+            column.add(text(id, kit, *column.slot(), words, role="small", tone=tone, max_lines=min(2, room)))
+        return [Panel("dash.records", area, kit, column.widgets)]
+
+    def _record_tiles(self, row: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
+        """One tile per outbox state, side by side in ``row``: the count over the state's name."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
         gap = m.px(8)
-        tile_w = (inner.width - gap * (len(STATES) - 1)) // len(STATES)
-        tile_h = m.px(54)
+        tile_w = (row.width - gap * (len(STATES) - 1)) // len(STATES)
+        tiles: list[Widget] = []
         for index, state in enumerate(STATES):
             count = snapshot.records.get(state)
             tone = "error" if state == "dead" and count else "normal"
-            x = inner.x + index * (tile_w + gap)
+            x, y = row.x + index * (tile_w + gap), row.y
             tile = [
                 Label(
                     f"dash.records.{state}",
@@ -238,16 +237,15 @@ class DashboardPage(Page):
                     shrink=True,
                 ),
             ]
-            children.append(
-                Panel(
-                    f"dash.records.{state}.tile",
-                    (x, y, tile_w, tile_h),
-                    kit,
-                    tile,
-                    tone="error" if tone == "error" else "flat",
-                )
+            tone_ = "error" if tone == "error" else "flat"
+            tiles.append(
+                Panel(f"dash.records.{state}.tile", (x, y, tile_w, row.height), kit, tile, tone=tone_)
             )
-        y += tile_h + m.px(10)
+        return tiles
+
+    def _queue_lines(self, snapshot: DashboardSnapshot) -> list[tuple[str, str, str]]:
+        """(id, words, tone) of the lines under the tiles, the most important first."""
+        tr = self.tr
         lines = []
         if snapshot.oldest_pending_age_s is not None:
             lines.append(
@@ -262,32 +260,17 @@ class DashboardPage(Page):
         sync = snapshot.sync
         if sync is None:
             lines.append(("dash.sync", tr(NO_SYNC), "warning"))
+            return lines
+        tone = "normal" if sync.state in ("idle", "sending") else "warning"
+        lines.append(("dash.sync", tr(LAST_SYNC).format(state=sync_state(tr, sync.state)), tone))
+        if sync.last_error:
+            lines.append(("dash.sync.error", tr(SYNC_ERROR).format(error=sync.last_error), "error"))
+        if sync.last_sent_at is not None:
+            ago_text = ago(tr, sync.last_sent_at, snapshot.taken_at)
+            lines.append(("dash.sync.sent", tr(LAST_SENT).format(ago=ago_text), "muted"))
         else:
-            tone = "normal" if sync.state in ("idle", "sending") else "warning"
-            lines.append(("dash.sync", tr(LAST_SYNC).format(state=sync_state(tr, sync.state)), tone))
-            if sync.last_error:
-                lines.append(("dash.sync.error", tr(SYNC_ERROR).format(error=sync.last_error), "error"))
-            if sync.last_sent_at is not None:
-                lines.append(
-                    (
-                        "dash.sync.sent",
-                        tr(LAST_SENT).format(ago=ago(tr, sync.last_sent_at, snapshot.taken_at)),
-                        "muted",
-                    )
-                )
-            else:
-                lines.append(("dash.sync.sent", tr(NEVER_SENT), "muted"))
-        line_h = kit.text.line_height(m.text_small)
-        for id, words, tone in lines:
-            room = (inner.bottom - y) // line_h
-            if room < 1:
-                break  # the most important lines come first
-            label = text(
-                id, kit, inner.x, y, inner.width, words, role="small", tone=tone, max_lines=min(2, room)
-            )
-            children.append(label)
-            y = label.rect.bottom + m.px(4)
-        return [Panel("dash.records", area, kit, children)]
+            lines.append(("dash.sync.sent", tr(NEVER_SENT), "muted"))
+        return lines
 
     def _kiosk(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
         """Power, storage, firmware and uptime side by side."""

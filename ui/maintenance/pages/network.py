@@ -15,7 +15,7 @@ from ui.maintenance.i18n import M_
 from ui.maintenance.pages.base import Page, text
 from ui.maintenance.widgets import ProgressBar
 from ui.maintenance.wording import sync_state
-from ui.widgets import Button, Panel, Widget
+from ui.widgets import Button, Panel, Stack, Widget
 
 LABEL = M_("Network")
 ABOUT = M_("Checks that this kiosk can reach the registry server at {url} and that the server accepts it.")
@@ -68,112 +68,73 @@ class NetworkPage(Page):
 
     def build(self, area: pygame.Rect) -> list[Widget]:
         kit, m, tr = self.kit, self.kit.metrics, self.tr
-        width = min(area.width, m.px(640))
-        x = area.x
-        y = area.y
-        widgets: list[Widget] = []
-        about = text(
-            "network.about", kit, x, y, width, tr(ABOUT).format(url=self.mode.server_url or "\u2013")
-        )
-        widgets.append(about)
-        y = about.rect.bottom + m.px(14)
+        column = Stack(area.x, area.y, min(area.width, m.px(640)), gap=m.px(12))
+        about = tr(ABOUT).format(url=self.mode.server_url or "\u2013")
+        column.add(text("network.about", kit, *column.slot(), about), gap=m.px(14))
         job = self.scene.job("probe")
         client = self.mode.client
-        widgets.append(
-            Button(
-                "network.probe",
-                (x, y, min(width, m.px(360)), m.px(64)),
-                kit,
-                tr(PROBE),
-                self.probe,
-                enabled=client is not None and not job.running,
-            )
+        probe = Button(
+            "network.probe",
+            column.rect(m.px(64), width=min(column.width, m.px(360))),
+            kit,
+            tr(PROBE),
+            self.probe,
+            enabled=client is not None and not job.running,
         )
-        y += m.px(64) + m.px(16)
+        column.add(probe, gap=m.px(16))
         if client is None:
-            widgets.append(text("network.result", kit, x, y, width, tr(NO_SERVER), tone="error"))
-            y = widgets[-1].rect.bottom + m.px(12)
+            column.add(text("network.result", kit, *column.slot(), tr(NO_SERVER), tone="error"))
         elif job.running:
-            widgets.append(ProgressBar("network.progress", (x, y, width, m.px(38)), kit, None, tr(PROBING)))
-            y += m.px(50)
+            column.add(ProgressBar("network.progress", column.rect(m.px(38)), kit, None, tr(PROBING)))
         elif job.error is not None:
-            widgets.append(
-                text(
-                    "network.result",
-                    kit,
-                    x,
-                    y,
-                    width,
-                    tr(PROBE_FAILED).format(reason=job.error),
-                    tone="error",
-                )
-            )
-            y = widgets[-1].rect.bottom + m.px(12)
+            words = tr(PROBE_FAILED).format(reason=job.error)
+            column.add(text("network.result", kit, *column.slot(), words, tone="error"))
         elif job.result is not None:
-            result = job.result
-            words, tone = self.headline(result)
-            pad = m.px(16)
-            inner_w = width - 2 * pad
-            children: list[Widget] = []
-            cy = y + pad
-            head = text(
-                "network.result", kit, x + pad, cy, inner_w, words, role="button", tone=tone, bold=True
-            )
-            children.append(head)
-            cy = head.rect.bottom + m.px(8)
-            if result.latency_s is not None:
-                latency = text(
-                    "network.latency",
-                    kit,
-                    x + pad,
-                    cy,
-                    inner_w,
-                    tr(LATENCY).format(ms=f"{result.latency_s * 1000:.0f}"),
-                    role="small",
-                )
-                children.append(latency)
-                cy = latency.rect.bottom + m.px(4)
-            detail = text(
-                "network.detail",
-                kit,
-                x + pad,
-                cy,
-                inner_w,
-                tr(DETAIL).format(detail=result.message),
-                role="small",
-                tone="muted",
-            )
-            children.append(detail)
-            cy = detail.rect.bottom + pad
-            panel_tone = {"success": "success", "error": "error"}.get(tone, "warning")
-            widgets.append(Panel("network.card", (x, y, width, cy - y), kit, children, tone=panel_tone))
-            y = cy + m.px(12)
+            column.add(self._result_card(column, job.result))
+        self._worker_lines(column)
+        return column.widgets
+
+    def _result_card(self, column: Stack, result) -> Panel:
+        """The probe's answer: the headline, the round trip and the detail, in a card of its tone."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        words, tone = self.headline(result)
+        pad = m.px(16)
+        inside = Stack(column.x + pad, column.y + pad, column.width - 2 * pad, gap=m.px(4))
+        inside.add(
+            text("network.result", kit, *inside.slot(), words, role="button", tone=tone, bold=True),
+            gap=m.px(8),
+        )
+        if result.latency_s is not None:
+            latency = tr(LATENCY).format(ms=f"{result.latency_s * 1000:.0f}")
+            inside.add(text("network.latency", kit, *inside.slot(), latency, role="small"))
+        detail = tr(DETAIL).format(detail=result.message)
+        inside.add(text("network.detail", kit, *inside.slot(), detail, role="small", tone="muted"))
+        height = inside.bottom + pad - column.y
+        panel_tone = {"success": "success", "error": "error"}.get(tone, "warning")
+        return Panel("network.card", column.rect(height), kit, inside.widgets, tone=panel_tone)
+
+    def _worker_lines(self, column: Stack) -> None:
+        """What the sync worker last said, under the probe's answer."""
+        kit, tr = self.kit, self.tr
         readings = self.scene.readings
         sync = readings.snapshot.sync if readings is not None else None
-        if sync is not None:
-            label = text(
-                "network.worker",
-                kit,
-                x,
-                y,
-                width,
-                tr(WORKER).format(state=sync_state(tr, sync.state)),
-                role="small",
-                tone="muted",
-            )
-            widgets.append(label)
-            if sync.last_error:
-                widgets.append(
-                    text(
-                        "network.worker.error",
-                        kit,
-                        x,
-                        label.rect.bottom + m.px(4),
-                        width,
-                        tr(WORKER_ERROR).format(error=sync.last_error),
-                        role="small",
-                        tone="muted",
-                        max_lines=2,
-                    )
+        if sync is None:
+            return
+        words = tr(WORKER).format(state=sync_state(tr, sync.state))
+        column.add(
+            text("network.worker", kit, *column.slot(), words, role="small", tone="muted"),
+            gap=self.kit.metrics.px(4),
+        )
+        if sync.last_error:
+            error = tr(WORKER_ERROR).format(error=sync.last_error)
+            column.add(
+                text(
+                    "network.worker.error",
+                    kit,
+                    *column.slot(),
+                    error,
+                    role="small",
+                    tone="muted",
+                    max_lines=2,
                 )
-        return widgets
+            )

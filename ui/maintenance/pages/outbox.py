@@ -24,7 +24,7 @@ from ui.maintenance.jobs import Job
 from ui.maintenance.pages.base import Page, columns, text
 from ui.maintenance.widgets import ProgressBar
 from ui.maintenance.wording import ago, record_state
-from ui.widgets import Button, Label, Panel, Widget
+from ui.widgets import Button, Label, Panel, Stack, Widget
 
 LABEL = M_("Outbox")
 COUNTS = M_("{state}: {count}")
@@ -165,170 +165,110 @@ class OutboxPage(Page):
         return dict(readings.snapshot.records) if readings is not None else {}
 
     def _queue(self, area: pygame.Rect) -> list[Widget]:
+        """The counts per state, "send now" with its progress, and the USB export with its progress."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         pad = m.px(14)
         inner = area.inflate(-2 * pad, -2 * pad)
         counts = self._counts()
-        children: list[Widget] = []
         summary = " \u00b7 ".join(
             tr(COUNTS).format(state=record_state(tr, state), count=counts.get(state, "\u2013"))
             for state in STATES
         )
-        y = inner.y
+        column = Stack(inner.x, inner.y, inner.width, gap=m.px(8))
         line_h = kit.text.line_height(m.text_small)
-        label = Label(
-            "outbox.counts",
-            (inner.x, y, inner.width, line_h),
-            kit,
-            summary,
-            role="small",
-            tone="muted",
-            shrink=True,
+        counts_line = Label(
+            "outbox.counts", column.rect(line_h), kit, summary, role="small", tone="muted", shrink=True
         )
-        children.append(label)
-        y = label.rect.bottom + m.px(12)
+        column.add(counts_line, gap=m.px(12))
+        self._send_section(column, counts)
+        column.space(m.px(12))
+        self._export_section(column, counts)
+        return [Panel("outbox.queue", area, kit, column.widgets)]
+
+    def _send_section(self, column: Stack, counts: dict[str, int]) -> None:
+        """ "Send now" and what the last sending did."""
         waiting = counts.get(PENDING, 0) + counts.get(SENDING, 0)
-        undelivered = waiting + counts.get(DEAD, 0)
-        # Send now.
         job = self.scene.job("sync")
         can_send = self.mode.client is not None and self.mode.outbox is not None
-        children.append(
-            Button(
-                "outbox.send",
-                (inner.x, y, inner.width, m.touch),
-                kit,
-                tr(SEND),
-                self.send_now,
-                enabled=can_send and not job.running and (waiting > 0 or not counts),
-            )
+        send = Button(
+            "outbox.send",
+            column.rect(self.kit.metrics.touch),
+            self.kit,
+            self.tr(SEND),
+            self.send_now,
+            enabled=can_send and not job.running and (waiting > 0 or not counts),
         )
-        y += m.touch + m.px(8)
-        y = self._job_line(children, job, inner, y, self._send_text(job, can_send, waiting, counts))
-        y += m.px(12)
-        # Export.
+        column.add(send)
+        self._job_line(column, job, self._send_text(job, can_send, waiting, counts))
+
+    def _export_section(self, column: Stack, counts: dict[str, int]) -> None:
+        """The USB export: what it does, the sticks to export to (or why not), and its progress."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        undelivered = counts.get(PENDING, 0) + counts.get(SENDING, 0) + counts.get(DEAD, 0)
         job = self.scene.job("export")
         if job.state == "idle":
             # Once an export ran, its result says the same, and needs the room.
-            about = text(
-                "outbox.export.about",
-                kit,
-                inner.x,
-                y,
-                inner.width,
-                tr(ABOUT_EXPORT),
-                role="small",
-                tone="muted",
+            column.add(
+                text("outbox.export.about", kit, *column.slot(), tr(ABOUT_EXPORT), role="small", tone="muted")
             )
-            children.append(about)
-            y = about.rect.bottom + m.px(8)
         if self.mode.identity is None:
-            children.append(
-                text(
-                    "outbox.export.nokey",
-                    kit,
-                    inner.x,
-                    y,
-                    inner.width,
-                    tr(NO_KEY),
-                    tone="error",
-                    role="small",
-                )
+            column.add(
+                text("outbox.export.nokey", kit, *column.slot(), tr(NO_KEY), tone="error", role="small")
             )
-            y = children[-1].rect.bottom + m.px(8)
         elif not self.sticks:
-            children.append(
-                text(
-                    "outbox.export.nostick",
-                    kit,
-                    inner.x,
-                    y,
-                    inner.width,
-                    tr(NO_STICK),
-                    role="small",
-                    tone="muted",
-                )
+            column.add(
+                text("outbox.export.nostick", kit, *column.slot(), tr(NO_STICK), role="small", tone="muted")
             )
-            y = children[-1].rect.bottom + m.px(8)
-            children.append(
-                Button(
-                    "outbox.sticks",
-                    (inner.x, y, inner.width, m.touch),
-                    kit,
-                    tr(LOOK_AGAIN),
-                    self.look_for_sticks,
-                    style="secondary",
-                )
+            look = Button(
+                "outbox.sticks",
+                column.rect(m.touch),
+                kit,
+                tr(LOOK_AGAIN),
+                self.look_for_sticks,
+                style="secondary",
             )
-            y += m.touch + m.px(8)
+            column.add(look)
         else:
             for index, stick in enumerate(self.sticks[:2]):
-                children.append(
-                    Button(
-                        f"outbox.export.{index}",
-                        (inner.x, y, inner.width, m.touch),
-                        kit,
-                        tr(EXPORT).format(name=stick.name),
-                        lambda stick=stick: self.export(stick),
-                        enabled=not job.running and (undelivered > 0 or not counts),
-                    )
-                )
-                y += m.touch + m.px(8)
-        if (
-            counts
-            and undelivered == 0
-            and job.state == "idle"
-            and self.mode.identity is not None
-            and self.sticks
-        ):
-            children.append(
-                text(
-                    "outbox.export.result",
+                export = Button(
+                    f"outbox.export.{index}",
+                    column.rect(m.touch),
                     kit,
-                    inner.x,
-                    y,
-                    inner.width,
-                    tr(NOTHING_TO_EXPORT),
-                    role="small",
-                    tone="muted",
+                    tr(EXPORT).format(name=stick.name),
+                    lambda stick=stick: self.export(stick),
+                    enabled=not job.running and (undelivered > 0 or not counts),
                 )
+                column.add(export)
+        nothing_left = counts and undelivered == 0 and job.state == "idle"
+        if nothing_left and self.mode.identity is not None and self.sticks:
+            words = tr(NOTHING_TO_EXPORT)
+            column.add(
+                text("outbox.export.result", kit, *column.slot(), words, role="small", tone="muted"),
+                gap=m.px(4),
             )
-            y = children[-1].rect.bottom + m.px(4)
         else:
-            y = self._job_line(children, job, inner, y, self._export_text(job))
-        return [Panel("outbox.queue", area, kit, children)]
+            self._job_line(column, job, self._export_text(job))
 
-    def _job_line(
-        self, children: list[Widget], job: Job, inner: pygame.Rect, y: int, words: tuple[str, str]
-    ) -> int:
-        """A progress bar while ``job`` runs, else its result in words; returns the next free y."""
+    def _job_line(self, column: Stack, job: Job, words: tuple[str, str]) -> None:
+        """A progress bar while ``job`` runs, else its result in words (nothing when there is none)."""
         kit, m = self.kit, self.kit.metrics
         caption, tone = words
         if job.running:
-            children.append(
-                ProgressBar(
-                    f"outbox.{job.name}.progress",
-                    (inner.x, y, inner.width, m.px(38)),
-                    kit,
-                    job.fraction,
-                    caption,
-                )
+            bar = ProgressBar(
+                f"outbox.{job.name}.progress", column.rect(m.px(38)), kit, job.fraction, caption
             )
-            return y + m.px(42)
-        if caption:
+            column.add(bar, gap=m.px(4))
+        elif caption:
             label = text(
                 f"outbox.{job.name}.result",
                 kit,
-                inner.x,
-                y,
-                inner.width,
+                *column.slot(),
                 caption,
                 role="small",
                 tone=tone,
                 max_lines=3,
             )
-            children.append(label)
-            return label.rect.bottom + m.px(4)
-        return y
+            column.add(label, gap=m.px(4))
 
     def _send_text(self, job: Job, can_send: bool, waiting: int, counts: dict) -> tuple[str, str]:
         tr = self.tr
@@ -362,66 +302,63 @@ class OutboxPage(Page):
         return "", "normal"
 
     def _rejected(self, area: pygame.Rect) -> list[Widget]:
+        """The records the server refused for good, a page of them at a time, each with "retry"."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         pad = m.px(14)
         inner = area.inflate(-2 * pad, -2 * pad)
         readings = self.scene.readings
         dead: tuple[OutboxItem, ...] = readings.dead if readings is not None else ()
         job = self.scene.job("retry")
-        children: list[Widget] = []
-        retry_w = min(m.px(170), inner.width // 2)
-        children.append(
-            Label(
-                "outbox.rejected.title",
-                (inner.x, inner.y, inner.width - retry_w - m.gap, m.touch),
-                kit,
-                tr(REJECTED),
-                role="button",
-                bold=True,
-                valign="middle",
-                shrink=True,
-            )
-        )
-        children.append(
-            Button(
-                "outbox.retry_all",
-                (inner.right - retry_w, inner.y, retry_w, m.touch),
-                kit,
-                tr(RETRY_ALL),
-                lambda: self.retry(None),
-                style="secondary",
-                enabled=bool(dead) and not job.running,
-            )
-        )
-        y = inner.y + m.touch + m.px(10)
+        column = Stack(inner.x, inner.y, inner.width, gap=m.px(8))
+        header = self._rejected_header(column.rect(m.touch), bool(dead) and not job.running)
+        column.widgets += header
+        column.space(m.touch + m.px(10))
         if job.state != "idle" and not job.running:
             words, tone = (
                 (tr(RETRY_FAILED).format(reason=job.error), "error")
                 if job.error is not None
                 else (tr(RETRIED).format(count=job.result or 0), "success")
             )
-            label = text("outbox.retry.result", kit, inner.x, y, inner.width, words, role="small", tone=tone)
-            children.append(label)
-            y = label.rect.bottom + m.px(8)
+            column.add(text("outbox.retry.result", kit, *column.slot(), words, role="small", tone=tone))
         if readings is not None and readings.dead_error:
-            children.append(
-                text(
-                    "outbox.rejected.error",
-                    kit,
-                    inner.x,
-                    y,
-                    inner.width,
-                    tr(NOT_READ).format(reason=readings.dead_error),
-                    tone="error",
-                    role="small",
-                )
-            )
-            return [Panel("outbox.rejected", area, kit, children)]
-        if not dead:
-            children.append(
-                text("outbox.rejected.none", kit, inner.x, y, inner.width, tr(NO_REJECTED), tone="muted")
-            )
-            return [Panel("outbox.rejected", area, kit, children)]
+            words = tr(NOT_READ).format(reason=readings.dead_error)
+            column.add(text("outbox.rejected.error", kit, *column.slot(), words, tone="error", role="small"))
+        elif not dead:
+            column.add(text("outbox.rejected.none", kit, *column.slot(), tr(NO_REJECTED), tone="muted"))
+        else:
+            column.widgets += self._dead_page(inner, column.y, dead, job.running)
+        return [Panel("outbox.rejected", area, kit, column.widgets)]
+
+    def _rejected_header(self, row: pygame.Rect, can_retry: bool) -> list[Widget]:
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        retry_w = min(m.px(170), row.width // 2)
+        return [
+            Label(
+                "outbox.rejected.title",
+                (row.x, row.y, row.width - retry_w - m.gap, row.height),
+                kit,
+                tr(REJECTED),
+                role="button",
+                bold=True,
+                valign="middle",
+                shrink=True,
+            ),
+            Button(
+                "outbox.retry_all",
+                (row.right - retry_w, row.y, retry_w, row.height),
+                kit,
+                tr(RETRY_ALL),
+                lambda: self.retry(None),
+                style="secondary",
+                enabled=can_retry,
+            ),
+        ]
+
+    def _dead_page(
+        self, inner: pygame.Rect, y: int, dead: tuple[OutboxItem, ...], busy: bool
+    ) -> list[Widget]:
+        """As many refused records as fit from ``y`` down, and the pager when they do not all fit."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
         row_h = 2 * m.px(10) + 3 * kit.text.line_height(m.text_small) + m.px(2)
         pager_h = m.touch
         step = row_h + m.px(8)
@@ -430,34 +367,31 @@ class OutboxPage(Page):
             fits = max(1, (inner.bottom - y - pager_h) // step)
         self.first_dead = min(self.first_dead, max(0, len(dead) - fits))
         now = self.mode.wall_clock()
+        rows = Stack(inner.x, y, inner.width, gap=m.px(8))
+        widgets: list[Widget] = []
         for item in dead[self.first_dead : self.first_dead + fits]:
-            children += self._dead_row(item, pygame.Rect(inner.x, y, inner.width, row_h), now, job.running)
-            y += row_h + m.px(8)
-        if len(dead) > fits:
-            half = (inner.width - m.gap) // 2
-            children.append(
+            widgets += self._dead_row(item, rows.rect(row_h), now, busy)
+            rows.space(step)
+        if len(dead) <= fits:
+            return widgets
+        half = (inner.width - m.gap) // 2
+        pager = (
+            ("outbox.rejected.newer", inner.x, NEWER, -fits, self.first_dead > 0),
+            ("outbox.rejected.older", inner.right - half, OLDER, fits, self.first_dead + fits < len(dead)),
+        )
+        for id, x, label, delta, enabled in pager:
+            widgets.append(
                 Button(
-                    "outbox.rejected.newer",
-                    (inner.x, inner.bottom - pager_h, half, pager_h),
+                    id,
+                    (x, inner.bottom - pager_h, half, pager_h),
                     kit,
-                    tr(NEWER),
-                    lambda: self.page_dead(-fits),
+                    tr(label),
+                    lambda delta=delta: self.page_dead(delta),
                     style="secondary",
-                    enabled=self.first_dead > 0,
+                    enabled=enabled,
                 )
             )
-            children.append(
-                Button(
-                    "outbox.rejected.older",
-                    (inner.right - half, inner.bottom - pager_h, half, pager_h),
-                    kit,
-                    tr(OLDER),
-                    lambda: self.page_dead(fits),
-                    style="secondary",
-                    enabled=self.first_dead + fits < len(dead),
-                )
-            )
-        return [Panel("outbox.rejected", area, kit, children)]
+        return widgets
 
     def _dead_row(self, item: OutboxItem, rect: pygame.Rect, now: float, busy: bool) -> list[Widget]:
         kit, m, tr = self.kit, self.kit.metrics, self.tr

@@ -20,7 +20,7 @@ from ui.maintenance.i18n import M_
 from ui.maintenance.pages.base import Page, columns, text
 from ui.maintenance.widgets import PinDots
 from ui.maintenance.wording import duration
-from ui.widgets import Button, Keyboard, Panel, Spinner, Widget
+from ui.widgets import Button, Keyboard, Panel, Spinner, Stack, Widget
 from ui.widgets.keyboard import BACKSPACE
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ WRONG_LAST = M_("Wrong PIN. One more wrong PIN locks the pad.")
 LOCKED = M_("Too many wrong PINs. Try again in {time}.")
 UNLOCKED = M_("You can try again now.")
 NO_PIN = M_("No technician PIN is set on this kiosk. Set one from its shell with: kiosk set-pin")
+BLOCKED = M_(
+    "The PIN is blocked after too many wrong PINs. Set a new one from the kiosk's shell: kiosk set-pin"
+)
 CHECK_FAILED = M_("The PIN could not be checked: {reason}")
 
 
@@ -52,6 +55,8 @@ class PinPage(Page):
         self.tone = "normal"
         #: Seconds left in the lockout as last read, or None when not locked.
         self.locked_left: float | None = None
+        #: True when no PIN is checked any more until ``kiosk set-pin`` is run from the shell.
+        self.blocked = False
         self._shown_left: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -62,13 +67,21 @@ class PinPage(Page):
         self.digits = ""
 
     def _read_lockout(self) -> None:
+        lockout = self.mode.session.lockout
         try:
-            self.locked_left = self.mode.session.lockout.retry_after()
+            self.blocked = lockout.blocked()
+            self.locked_left = lockout.retry_after()
         except Exception:  # noqa: BLE001 - a broken database shows when the PIN is checked
             log.exception("the PIN lockout cannot be read")
-            self.locked_left = None
-        if self.locked_left is not None:
+            self.blocked, self.locked_left = False, None
+        if self.blocked:
+            self._show_blocked()
+        elif self.locked_left is not None:
             self._show_locked()
+
+    def _show_blocked(self) -> None:
+        self.blocked, self.locked_left = True, None
+        self.message, self.tone = self.tr(BLOCKED), "error"
 
     def _show_locked(self) -> None:
         assert self.locked_left is not None
@@ -80,7 +93,7 @@ class PinPage(Page):
     @property
     def accepting(self) -> bool:
         """Whether digits may be typed now."""
-        return not self.busy and self.locked_left is None
+        return not self.busy and not self.blocked and self.locked_left is None
 
     def press(self, key: str) -> None:
         """A key of the pad: a digit or :data:`BACKSPACE`."""
@@ -129,6 +142,8 @@ class PinPage(Page):
         if result.outcome is EntryOutcome.LOCKED:
             self.locked_left = result.retry_after_s
             self._show_locked()
+        elif result.outcome is EntryOutcome.BLOCKED:
+            self._show_blocked()
         elif result.outcome is EntryOutcome.NO_PIN:
             self.message, self.tone = self.tr(NO_PIN), "error"
         else:
@@ -168,47 +183,32 @@ class PinPage(Page):
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         card = area.inflate(-m.px(40), -m.px(10)) if area.width > m.px(700) else area
         left, right = columns(card.inflate(-m.px(48), -m.px(40)), kit, 0.5)
-        widgets: list[Widget] = []
-        y = left.y
-        prompt = text("pin.prompt", kit, left.x, y, left.width, tr(PROMPT), role="title", bold=True)
-        widgets.append(prompt)
-        y = prompt.rect.bottom + m.px(6)
+        column = Stack(left.x, left.y, left.width)
+        column.add(text("pin.prompt", kit, *column.slot(), tr(PROMPT), role="title", bold=True), gap=m.px(6))
         # Whoever got here by accident (a citizen leaning on the corner) is told how to get back.
-        help_text = text(
-            "pin.help", kit, left.x, y, left.width, tr(HELP), role="small", tone="muted", max_lines=3
+        help_text = text("pin.help", kit, *column.slot(), tr(HELP), role="small", tone="muted", max_lines=3)
+        column.add(help_text, gap=m.px(22))
+        dots = PinDots(
+            "pin.dots", column.rect(m.px(40)), kit, len(self.digits), minimum=MIN_LENGTH, maximum=MAX_LENGTH
         )
-        widgets.append(help_text)
-        y = help_text.rect.bottom + m.px(22)
-        dots_h = m.px(40)
-        widgets.append(
-            PinDots(
-                "pin.dots",
-                (left.x, y, left.width, dots_h),
-                kit,
-                len(self.digits),
-                minimum=MIN_LENGTH,
-                maximum=MAX_LENGTH,
-            )
-        )
-        y += dots_h + m.px(18)
+        column.add(dots, gap=m.px(18))
         enter_h = m.px(72)
         if self.busy:
-            widgets.append(Spinner("pin.spinner", (left.x, y, left.width, m.px(30)), kit))
-            y += m.px(34)
+            column.add(Spinner("pin.spinner", column.rect(m.px(30)), kit), gap=m.px(4))
         if self.message:
-            room = max(1, (left.bottom - enter_h - m.px(8) - y) // kit.text.line_height(m.text_body, True))
+            line_h = kit.text.line_height(m.text_body, True)
+            room = max(1, (left.bottom - enter_h - m.px(8) - column.y) // line_h)
             message = text(
                 "pin.message",
                 kit,
-                left.x,
-                y,
-                left.width,
+                *column.slot(),
                 self.message,
                 tone=self.tone,
                 bold=self.tone == "error",
                 max_lines=room,
             )
-            widgets.append(message)
+            column.add(message)
+        widgets = column.widgets
         widgets.append(
             Button(
                 "pin.enter",
