@@ -18,6 +18,7 @@ The sample records are synthetic (an obviously fake NIK and name), never real pe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import secrets
 from collections.abc import Iterator
@@ -93,15 +94,16 @@ class IngestLab:
         """The office service's settings for this lab (``kwargs`` override, e.g. ``max_body``)."""
         return Settings(database=self.server_db, keys=self.keys, **kwargs)
 
-    def make_server(self, *, max_body: int | None = None, **kwargs: Any) -> OfficeServer:
+    def make_server(self, **kwargs: Any) -> OfficeServer:
         """The office service bound to a free loopback port, not yet serving.
 
         Args:
-            max_body: largest record accepted (default: the service's).
-            kwargs: for :class:`office.server.OfficeServer` (``tls_cert``, ``tls_key``, ...).
+            kwargs: :class:`office.app.Settings` fields (``max_body``, ``heartbeat_rate``, ...) and
+                :class:`office.server.OfficeServer` options (``tls_cert``, ``tls_key``, ...).
         """
-        settings = self.settings(**({"max_body": max_body} if max_body is not None else {}))
-        return OfficeServer(settings, **kwargs)
+        names = {field.name for field in dataclasses.fields(Settings)}
+        settings = self.settings(**{name: value for name, value in kwargs.items() if name in names})
+        return OfficeServer(settings, **{name: value for name, value in kwargs.items() if name not in names})
 
     @contextlib.contextmanager
     def server(self, **kwargs: Any) -> Iterator[OfficeServer]:
