@@ -261,3 +261,21 @@ def test_500_trickling_connections_do_not_hold_up_10_kiosks(tmp_path):
         stored = {(row.kiosk_id, row.record_id) for row in store.record_rows()}
     assert len(delivered) == 10 and all(len(ids) == 10 for ids in delivered.values())
     assert stored == {(kiosk_id, rid) for kiosk_id, ids in delivered.items() for rid in ids}
+
+
+def test_a_connection_that_never_finishes_its_headers_is_closed(lab):
+    with lab.server(header_timeout_s=0.3) as server:
+        silent = socket.create_connection(_address(server), timeout=30)
+        trickling = socket.create_connection(_address(server), timeout=30)
+        trickling.sendall(b"POST /v1/records HTTP/1.1\r\nHost: off")
+        # Both are closed by the service (recv returns end of file), not by this test's timeout.
+        assert silent.recv(100) == b""
+        assert trickling.recv(100) == b""
+        silent.close()
+        trickling.close()
+        # A prompt client on a keep-alive connection is not cut: two requests, well apart in bytes.
+        conn = http.client.HTTPConnection(*_address(server), timeout=5)
+        for _ in range(2):
+            conn.request("GET", "/v1/health")
+            assert conn.getresponse().read() and conn.sock is not None
+        conn.close()
