@@ -180,6 +180,9 @@ class OfficeServer:
         """
         try:
             self._server.run(sockets=[self.socket])
+        except SystemExit as exc:
+            # uvicorn exits the process when the application does not start; here it is an error to report.
+            raise ServerFailed("the office service did not start (see the log above)") from exc
         finally:
             self.socket.close()
         if not self._server.started:
