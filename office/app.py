@@ -334,4 +334,6 @@ def create_app(
 
 def _pool(settings: Settings) -> dict[str, Any]:
     # Every worker thread may hold a connection at once; a few more for pages and the test's own reads.
-    return {"pool_size": settings.db_workers, "max_overflow": 8}
+    # Last in, first out: the connection just used is reused while it is hot (SQLite keeps a page cache per
+    # connection, and another connection's write invalidates it).
+    return {"pool_size": settings.db_workers, "max_overflow": 8, "pool_use_lifo": True}
