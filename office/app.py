@@ -282,7 +282,10 @@ class IngestService:
             snapshot = None
         if not isinstance(snapshot, dict):
             return _answer(Answer.error(HTTPStatus.BAD_REQUEST, "a heartbeat is a JSON object"))
-        received_at = await self._run(self.store.add_heartbeat, kiosk.kiosk_id, snapshot)
+        # Kept as the kiosk sent it (it decoded as UTF-8 JSON above).
+        received_at = await self._run(
+            partial(self.store.add_heartbeat, kiosk.kiosk_id, snapshot, text=body.decode("utf-8"))
+        )
         return Response(json.dumps({"received_at": received_at}), media_type="application/json")
 
 

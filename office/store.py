@@ -499,14 +499,22 @@ class Store:
 
     # -- heartbeats ----------------------------------------------------------------------------------------
 
-    def add_heartbeat(self, kiosk_id: str, snapshot: dict[str, Any]) -> str:
-        """Store a health snapshot, dropping the kiosk's oldest beyond the history; returns when received."""
+    def add_heartbeat(self, kiosk_id: str, snapshot: dict[str, Any], *, text: str | None = None) -> str:
+        """Store a health snapshot, dropping the kiosk's oldest beyond the history; returns when received.
+
+        Args:
+            kiosk_id: the kiosk that sent it.
+            snapshot: the snapshot (a JSON object).
+            text: the JSON text exactly as the kiosk sent it, kept as is (default: ``snapshot`` serialised).
+        """
         received_at = self.now()
         table = db.heartbeats
         with self._writer.begin() as conn:
             conn.execute(
                 table.insert().values(
-                    kiosk_id=kiosk_id, received_at=received_at, snapshot=json.dumps(snapshot, sort_keys=True)
+                    kiosk_id=kiosk_id,
+                    received_at=received_at,
+                    snapshot=text or json.dumps(snapshot, sort_keys=True),
                 )
             )
             oldest_kept = (
