@@ -100,11 +100,16 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from office.server import OfficeServer, ServerFailed
+    from office.server import OfficeServer, ServerFailed, serve_processes
 
     if bool(args.tls_cert) != bool(args.tls_key):
         print("give both --tls-cert and --tls-key, or neither", file=sys.stderr)
         return 2
+    options = {
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "limit_concurrency": args.limit_concurrency,
+    }
     try:
         settings = Settings(
             database=args.db,
@@ -113,18 +118,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             db_workers=args.db_workers,
             migrate=not args.no_migrate,
         )
-        server = OfficeServer(
-            settings,
-            host=args.host,
-            port=args.port,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            limit_concurrency=args.limit_concurrency,
-        )
+        if args.workers > 1:
+            # The first line says where it listens (with --port 0, scripts read the port from it).
+            return serve_processes(
+                settings,
+                args.workers,
+                host=args.host,
+                port=args.port,
+                announce=lambda url: print(f"listening on {url}", flush=True),
+                **options,
+            )
+        server = OfficeServer(settings, host=args.host, port=args.port, **options)
     except (OSError, ValueError) as exc:
         print(f"cannot start the office service: {exc}", file=sys.stderr)
         return 1
-    # The first line says where it listens (with --port 0, scripts read the port from it).
     print(f"listening on {server.url}", flush=True)
     try:
         server.serve_forever()
@@ -248,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES")
     serve.add_argument("--db-workers", type=int, default=16, metavar="N", help="database jobs at once")
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="service processes on the one port (one per core)"
+    )
     serve.add_argument("--limit-concurrency", type=int, default=4000, metavar="N", help="connections at once")
     serve.add_argument("--tls-cert", metavar="PEM", help="certificate chain (serve HTTPS)")
     serve.add_argument("--tls-key", metavar="PEM", help="private key of the certificate")

@@ -8,6 +8,7 @@ import random
 import secrets
 import threading
 from collections import defaultdict
+from pathlib import Path
 
 import nacl.signing
 import pytest
@@ -169,3 +170,31 @@ def test_sigkill_during_ingest_never_loses_a_receipted_record(lab, request, back
     missing = [record_id for record_id in receipts if record_id not in stored]
     assert not missing
     assert all(stored[record_id] == receipt for record_id, receipt in receipts.items())
+
+
+def test_serve_with_workers_runs_that_many_processes_on_one_port(lab):
+    service = ServiceProcess(lab.server_db, lab.directory / "server.key", ["--workers", "2"])
+    service.start()
+    parent = service.process.pid
+    try:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        assert len(children) == 2
+        sealed = [lab.seal(lab.record(seq)) for seq in range(24)]
+        outcomes = []
+
+        def kiosk(part: list[SealedRecord]) -> None:
+            client = lab.client(service.url)
+            outcomes.extend(client.post_record(item_of(s)).status for s in part)
+            client.close()
+
+        threads = [threading.Thread(target=kiosk, args=(sealed[n::4],)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == [201] * 24
+    finally:
+        service.stop()  # SIGTERM to the parent stops every worker
+    assert not any(Path(f"/proc/{child}").exists() for child in children)
+    with lab.store() as store:
+        assert sorted(store.record_ids()) == sorted(s.record_id for s in sealed)
