@@ -26,6 +26,8 @@ import secrets
 import sys
 from pathlib import Path
 
+import sqlalchemy.exc
+
 from kiosk.usb_export import BundleError
 from office import db
 from office.app import DEFAULT_MAX_BODY, Settings
@@ -294,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except db.SchemaOutOfDate as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        # An unreachable server, a wrong password, a file in a missing directory: one line, no traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"cannot use the database {args.db}: {reason}", file=sys.stderr)
         return 1
 
 
