@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -299,6 +300,16 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return _early(request, answer) if request.method in ("POST", "PUT", "PATCH") else _answer(answer)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # The database went away (PostgreSQL restarting, a network cut to it): the kiosk retries after a pause,
+    # nothing is lost since nothing was acknowledged.
+    log.error("database unavailable: %s", str(exc).splitlines()[0])
+    answer = Answer.error(
+        HTTPStatus.SERVICE_UNAVAILABLE, "the office database is unavailable; try again later"
+    )
+    return _early(request, answer, {"Retry-After": "30"})
+
+
 def create_app(
     settings: Settings,
     *,
@@ -326,7 +337,7 @@ def create_app(
     app = Starlette(
         routes=[*service.routes(), *extra_routes],
         middleware=[Middleware(StrictHeaders), *extra_middleware],
-        exception_handlers={404: _not_found, 405: _not_found},
+        exception_handlers={404: _not_found, 405: _not_found, OperationalError: _database_unavailable},
         lifespan=lifespan,
     )
     app.state.settings = settings
