@@ -219,7 +219,9 @@ def _registry_options(parser: argparse.ArgumentParser, *, credentials: bool) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
-    parser = argparse.ArgumentParser(prog="dukcapil-office", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="dukcapil-office", description="Run the Dukcapil office service and manage its kiosk registry."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.add_argument("-q", "--quiet", action="store_true", help="log only problems (not each record)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
