@@ -133,6 +133,8 @@ def test_health_and_heartbeat(lab, server):
     assert request(server, "POST", "/v1/heartbeat", snapshot, auth)[0] == 200
     assert request(server, "POST", "/v1/heartbeat", b"[1, 2]", auth)[0] == 400
     assert request(server, "POST", "/v1/heartbeat", b"{not json", auth)[0] == 400
+    assert request(server, "POST", "/v1/heartbeat", '{"a": 1}'.encode("utf-16"), auth)[0] == 400
+    assert request(server, "POST", "/v1/heartbeat", b'{"a": "\xff"}', auth)[0] == 400
     assert request(server, "POST", "/v1/heartbeat", snapshot)[0] == 401
     assert [beat.snapshot for beat in server.store.heartbeats()] == [json.loads(snapshot)]
     with server.store.engine.connect() as conn:
