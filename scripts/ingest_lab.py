@@ -1,7 +1,8 @@
 """A ready-made ingest lab: server keys, one enrolled kiosk, its identity, and sample records.
 
 The sync tests, the fault-proxy and crash tests, the drain benchmark and the torture script all need the same
-setting: a reference ingest server (:mod:`ingest_server`) with a kiosk enrolled, that kiosk's signing key,
+setting: the office service (:mod:`office`: uvicorn on a loopback port, SQLite in the lab) with a kiosk
+enrolled, that kiosk's signing key,
 an outbox and records to fill it with. This module builds it in one directory::
 
     lab = IngestLab.create(tmp_path)
@@ -17,20 +18,25 @@ The sample records are synthetic (an obviously fake NIK and name), never real pe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from ingest_server import IngestServer, IngestStore, ServerKeys, make_server
 
 from kiosk import __version__
 from kiosk.outbox import Outbox
 from kiosk.records import Consent, PenPoint, Record, SignatureCapture, utc_timestamp
 from kiosk.sealing import KioskIdentity, SealedRecord, seal_record
 from kiosk.sync import IngestClient
+from office.app import Settings
+from office.keys import ServerKeys
+from office.server import OfficeServer
+from office.store import Store
 
 DEFAULT_KIOSK_ID = "LAB-KIOSK-01"
 
@@ -54,11 +60,8 @@ class IngestLab:
         keys.save(directory / "server.key")
         identity = KioskIdentity.load_or_create(directory / "kiosk-data" / "keys")
         token = secrets.token_urlsafe(24)
-        store = IngestStore(directory / "server.sqlite3")
-        try:
+        with Store.open(directory / "server.sqlite3", keys) as store:
             store.enroll(kiosk_id, identity.verify_key_b64, token)
-        finally:
-            store.close()
         return cls(directory, keys, identity, kiosk_id, token)
 
     @property
@@ -89,19 +92,31 @@ class IngestLab:
         )
         return path
 
-    def make_server(self, **kwargs: Any) -> IngestServer:
-        """A bound, not yet serving server on a free loopback port (:func:`ingest_server.make_server`)."""
-        return make_server(self.server_db, self.keys, **kwargs)
+    def settings(self, **kwargs: Any) -> Settings:
+        """The office service's settings for this lab (``kwargs`` override, e.g. ``max_body``)."""
+        kwargs.setdefault("database", self.server_db)
+        return Settings(keys=self.keys, **kwargs)
+
+    def make_server(self, **kwargs: Any) -> OfficeServer:
+        """The office service bound to a free loopback port, not yet serving.
+
+        Args:
+            kwargs: :class:`office.app.Settings` fields (``max_body``, ``heartbeat_rate``, ...) and
+                :class:`office.server.OfficeServer` options (``tls_cert``, ``tls_key``, ...).
+        """
+        names = {field.name for field in dataclasses.fields(Settings)}
+        settings = self.settings(**{name: value for name, value in kwargs.items() if name in names})
+        return OfficeServer(settings, **{name: value for name, value in kwargs.items() if name not in names})
 
     @contextlib.contextmanager
-    def server(self, **kwargs: Any) -> Iterator[IngestServer]:
-        """A server serving on a background thread for the ``with`` block."""
+    def server(self, **kwargs: Any) -> Iterator[OfficeServer]:
+        """The office service serving on a background thread for the ``with`` block."""
         with self.make_server(**kwargs).running() as server:
             yield server
 
-    def store(self) -> IngestStore:
-        """A separate handle on the server's database (close it after use)."""
-        return IngestStore(self.server_db)
+    def store(self) -> Store:
+        """A separate handle on the service's database (close it after use)."""
+        return Store.open(self.server_db, self.keys)
 
     def outbox(self, **kwargs: Any) -> Outbox:
         """The kiosk's outbox in this lab."""
@@ -167,3 +182,69 @@ def sample_record(
         consent=Consent(given=True, text_version="2024-1", at=now),
         software_version=__version__,
     )
+
+
+class ServiceProcess:
+    """``dukcapil-office serve`` in a process of its own (for kill tests, several processes, benchmarks).
+
+    Args:
+        database: SQLite path or database URL.
+        key_file: the server key file.
+        args: more ``serve`` options (e.g. ``["--max-body", "1000"]``).
+    """
+
+    def __init__(self, database: str | Path, key_file: Path, args: list[str] | None = None) -> None:
+        self.database, self.key_file, self.args = str(database), key_file, args or []
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self, port: int = 0) -> str:
+        """Start serving (``port`` 0: any free one); returns the URL once the socket listens."""
+        command = [
+            sys.executable,
+            "-m",
+            "office",
+            "-q",
+            "serve",
+            "--db",
+            self.database,
+            "--key",
+            str(self.key_file),
+        ]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(port), *self.args], stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"the office service did not start: {line!r}")
+        self.url = line.split()[-1]
+        return self.url
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[-1])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, mid-request."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        """Terminate cleanly (SIGTERM) and wait."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def __enter__(self) -> ServiceProcess:
+        if self.process is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
