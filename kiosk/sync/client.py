@@ -24,7 +24,7 @@ import enum
 import http.client
 import json
 import logging
-import select
+import selectors
 import socket
 import ssl
 import threading
@@ -362,8 +362,7 @@ class IngestClient:
         if conn is not None and conn.sock is not None:
             # An idle connection that is readable has been closed (or broken) by the server: reusing it
             # would fail mid-request, so it is replaced before sending anything.
-            readable, _, _ = select.select([conn.sock], [], [], 0)
-            if not readable:
+            if not _readable(conn.sock, 0):
                 return conn
             self._drop()
         if self._https:
@@ -451,7 +450,7 @@ class IngestClient:
         sock = conn.sock
         assert sock is not None
         pending_tls = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        if not pending_tls and not select.select([sock], [], [], EXPECT_CONTINUE_WAIT_S)[0]:
+        if not pending_tls and not _readable(sock, EXPECT_CONTINUE_WAIT_S):
             return None
         response = conn.response_class(sock, method="POST")
         previous = sock.gettimeout()
@@ -590,3 +589,14 @@ def _json_object(body: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether ``sock`` has something to read within ``timeout`` seconds.
+
+    ``selectors`` (poll/epoll) rather than ``select.select``, which fails with "filedescriptor out of range"
+    once the process holds more than 1024 descriptors.
+    """
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(timeout))

@@ -385,3 +385,20 @@ def test_plain_http_and_unverified_tls_are_refused_unless_lab(server, words):
         parse_config(f'[kiosk]\nid = "BMT-01"\n[server]\n{server}\n')
     lab_config = parse_config(f'[kiosk]\nid = "BMT-01"\n[server]\n{server}\nlab = true\n')
     assert lab_config.server.lab
+
+
+def test_a_process_holding_over_1024_descriptors_still_delivers(lab, server, outbox):
+    """select.select fails past descriptor 1024 ("filedescriptor out of range"); the client must not care."""
+    import os
+
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        client = lab.client(server.url)
+        first = claimed(lab, outbox, seq=1, photo_size=10_000)  # Expect: 100-continue waits on the socket
+        assert client.post_record(first).outcome == "sent"
+        second = claimed(lab, outbox, seq=2)  # the kept-alive connection is checked before reuse
+        assert client.post_record(second).outcome == "sent"
+        assert max(held) > 1024
+    finally:
+        for fd in held:
+            os.close(fd)
