@@ -182,7 +182,10 @@ class ReceiptScreen(Screen):
         if qr_size > m.px(60):
             card.append(
                 QrCode(
-                    "receipt.qr", (left.centerx - qr_size // 2, y, qr_size, qr_size), kit, receipt.reference
+                    "receipt.qr",
+                    (left.centerx - qr_size // 2, y, qr_size, qr_size),
+                    kit,
+                    receipt.qr_payload or receipt.reference,
                 )
             )
         widgets.append(Panel("receipt.card", left, kit, card))
