@@ -7,7 +7,7 @@ writes an *acknowledgement* file, signed with its Ed25519 key; ``kiosk outbox ac
 against ``[server] ack_verify_key`` and marks the acknowledged records sent. Only then may they be purged.
 
 Both formats are defined here and only here: the kiosk writes bundles and reads acknowledgements, the server
-(``scripts/ingest_server.py``) reads bundles with :func:`read_bundle` and writes acknowledgements with
+(``office/ingest.py``) reads bundles with :func:`read_bundle` and writes acknowledgements with
 :func:`write_ack`.
 
 Bundle: ``dukcapil-<kiosk_id>-<YYYYMMDDTHHMMSSZ>.bundle.tar``, an uncompressed POSIX tar (sealed blobs do not

@@ -31,22 +31,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ingest_lab import IngestLab
-from ingest_server import IngestStore
 
 from kiosk.outbox import Outbox
 from kiosk.sync import sync_once
+from office.store import Store
 
 TARGET_RATIO = 0.8
 
 
 @contextmanager
 def server_process(lab: IngestLab, db: Path) -> Iterator[str]:
-    """The reference server on a fresh database, in its own process; yields its URL."""
-    store = IngestStore(db)
-    store.enroll(lab.kiosk_id, lab.identity.verify_key_b64, lab.token)
-    store.close()
+    """The office service on a fresh database, in its own process; yields its URL."""
+    with Store.open(db) as store:
+        store.enroll(lab.kiosk_id, lab.identity.verify_key_b64, lab.token)
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("ingest_server.py")), "-q", "serve", "--db", str(db),
+        [sys.executable, "-m", "office", "-q", "serve", "--db", str(db),
          "--key", str(lab.directory / "server.key"), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
@@ -54,7 +53,7 @@ def server_process(lab: IngestLab, db: Path) -> Iterator[str]:
     try:
         line = process.stdout.readline() if process.stdout else ""
         if not line.startswith("listening on "):
-            raise RuntimeError(f"the ingest server did not start: {line!r}")
+            raise RuntimeError(f"the office service did not start: {line!r}")
         yield line.split()[-1]
     finally:
         process.terminate()

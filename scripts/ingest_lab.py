@@ -1,7 +1,8 @@
 """A ready-made ingest lab: server keys, one enrolled kiosk, its identity, and sample records.
 
 The sync tests, the fault-proxy and crash tests, the drain benchmark and the torture script all need the same
-setting: a reference ingest server (:mod:`ingest_server`) with a kiosk enrolled, that kiosk's signing key,
+setting: the office service (:mod:`office`: uvicorn on a loopback port, SQLite in the lab) with a kiosk
+enrolled, that kiosk's signing key,
 an outbox and records to fill it with. This module builds it in one directory::
 
     lab = IngestLab.create(tmp_path)
@@ -24,13 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest_server import IngestServer, IngestStore, ServerKeys, make_server
-
 from kiosk import __version__
 from kiosk.outbox import Outbox
 from kiosk.records import Consent, PenPoint, Record, SignatureCapture, utc_timestamp
 from kiosk.sealing import KioskIdentity, SealedRecord, seal_record
 from kiosk.sync import IngestClient
+from office.app import Settings
+from office.keys import ServerKeys
+from office.server import OfficeServer
+from office.store import Store
 
 DEFAULT_KIOSK_ID = "LAB-KIOSK-01"
 
@@ -54,11 +57,8 @@ class IngestLab:
         keys.save(directory / "server.key")
         identity = KioskIdentity.load_or_create(directory / "kiosk-data" / "keys")
         token = secrets.token_urlsafe(24)
-        store = IngestStore(directory / "server.sqlite3")
-        try:
+        with Store.open(directory / "server.sqlite3", keys) as store:
             store.enroll(kiosk_id, identity.verify_key_b64, token)
-        finally:
-            store.close()
         return cls(directory, keys, identity, kiosk_id, token)
 
     @property
@@ -89,19 +89,29 @@ class IngestLab:
         )
         return path
 
-    def make_server(self, **kwargs: Any) -> IngestServer:
-        """A bound, not yet serving server on a free loopback port (:func:`ingest_server.make_server`)."""
-        return make_server(self.server_db, self.keys, **kwargs)
+    def settings(self, **kwargs: Any) -> Settings:
+        """The office service's settings for this lab (``kwargs`` override, e.g. ``max_body``)."""
+        return Settings(database=self.server_db, keys=self.keys, **kwargs)
+
+    def make_server(self, *, max_body: int | None = None, **kwargs: Any) -> OfficeServer:
+        """The office service bound to a free loopback port, not yet serving.
+
+        Args:
+            max_body: largest record accepted (default: the service's).
+            kwargs: for :class:`office.server.OfficeServer` (``tls_cert``, ``tls_key``, ...).
+        """
+        settings = self.settings(**({"max_body": max_body} if max_body is not None else {}))
+        return OfficeServer(settings, **kwargs)
 
     @contextlib.contextmanager
-    def server(self, **kwargs: Any) -> Iterator[IngestServer]:
-        """A server serving on a background thread for the ``with`` block."""
+    def server(self, **kwargs: Any) -> Iterator[OfficeServer]:
+        """The office service serving on a background thread for the ``with`` block."""
         with self.make_server(**kwargs).running() as server:
             yield server
 
-    def store(self) -> IngestStore:
-        """A separate handle on the server's database (close it after use)."""
-        return IngestStore(self.server_db)
+    def store(self) -> Store:
+        """A separate handle on the service's database (close it after use)."""
+        return Store.open(self.server_db, self.keys)
 
     def outbox(self, **kwargs: Any) -> Outbox:
         """The kiosk's outbox in this lab."""

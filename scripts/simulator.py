@@ -1,13 +1,13 @@
-"""The desktop simulator: the reference ingest server on loopback and the kiosk with simulated devices.
+"""The desktop simulator: the office service on loopback and the kiosk with simulated devices.
 
 ``scripts/kiosk-sim`` runs this. It keeps everything under ``var/simulator/``:
 
-- ``server/``: the reference ingest server's key file and database, with this kiosk enrolled;
+- ``server/``: the office service's key file and database (SQLite), with this kiosk enrolled;
 - ``kiosk/``: the kiosk's data directory (outbox, keys, maintenance database, receipt PNGs);
 - ``kiosk.toml``: the kiosk's config, pointing at the server with its public key and the kiosk's token.
 
 Records the simulated citizens confirm go through the real outbox and sync worker to the real server, so
-``python scripts/ingest_server.py status --db var/simulator/server/server.sqlite3`` shows them arriving.
+``dukcapil-office status --db var/simulator/server/server.sqlite3`` shows them arriving.
 Arguments after the script's own go to ``kiosk run``.
 """
 
@@ -20,9 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest_server import IngestStore, ServerKeys, make_server
-
 from kiosk.sealing import KioskIdentity
+from office.app import Settings
+from office.keys import ServerKeys
+from office.server import OfficeServer
+from office.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 KIOSK_ID = "SIM-KIOSK-01"
@@ -45,11 +47,8 @@ def prepare(base: Path) -> tuple[ServerKeys, str]:
         token_file.chmod(0o600)
     token = token_file.read_text(encoding="ascii").strip()
     identity = KioskIdentity.load_or_create(data_dir / "keys")
-    store = IngestStore(server_dir / "server.sqlite3")
-    try:
-        store.enroll(KIOSK_ID, identity.verify_key_b64, token)
-    finally:
-        store.close()
+    with Store.open(server_dir / "server.sqlite3", keys) as store:
+        store.enroll(KIOSK_ID, identity.verify_key_b64, token, actor="simulator")
     return keys, token
 
 
@@ -94,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base = args.dir.resolve()
     keys, token = prepare(base)
-    with make_server(base / "server" / "server.sqlite3", keys).running() as server:
+    settings = Settings(database=base / "server" / "server.sqlite3", keys=keys)
+    with OfficeServer(settings).running() as server:
         config = write_config(base, server.url, keys, token, args.size)
-        log.info("reference ingest server on %s; kiosk config %s", server.url, config)
+        log.info("office service on %s; kiosk config %s", server.url, config)
         log.info("to stop the simulator: close its window, or press Ctrl+C here")
         command = [sys.executable, "-m", "kiosk", "run", "--simulate", "--config", str(config), *kiosk_args]
         try:

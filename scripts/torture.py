@@ -6,7 +6,7 @@ One command, a duration and a seed::
     python scripts/torture.py --minutes 0.25 --seed 1 -v     # about what the CI suite runs
 
 It builds an ingest lab in a temporary directory (:mod:`ingest_lab`: server keys, an enrolled kiosk, its
-outbox), serves the reference ingest server behind the fault proxy on loopback, then runs *episodes* picked at
+outbox), serves the office service behind the fault proxy on loopback, then runs *episodes* picked at
 random (every kind once first, in a seeded order) until the time is up. The seed fixes every choice
 (episodes, network modes, fault sequences, sizes, delays); how far a child got when its delay ran out still
 depends on the machine, so two runs with one seed are alike, not identical.
@@ -94,7 +94,6 @@ if str(SCRIPTS) not in sys.path:
 from crash_workload import OP_FIELD, CrashLoop, KioskSetup  # noqa: E402
 from fault_proxy import Fault, FaultProxy  # noqa: E402
 from ingest_lab import IngestLab, sample_record  # noqa: E402
-from ingest_server import ServerKeys, import_bundle  # noqa: E402
 from queue_checker import check_total_queue  # noqa: E402
 
 from hal.camera.simulated import FAULTS as CAMERA_FAULTS  # noqa: E402
@@ -119,6 +118,8 @@ from kiosk.outbox import MIGRATIONS, Outbox, OutboxError, OutboxFull  # noqa: E4
 from kiosk.sealing import KioskIdentity  # noqa: E402
 from kiosk.sync import SyncWorker, sync_once  # noqa: E402
 from kiosk.usb_export import BundleError, apply_ack, export_bundle, read_bundle  # noqa: E402
+from office.ingest import import_bundle  # noqa: E402
+from office.keys import ServerKeys  # noqa: E402
 
 log = logging.getLogger("torture")
 
@@ -737,7 +738,7 @@ class Torture:
         if carry and bundles:
             store = self.lab.store()
             try:
-                result = import_bundle(store, self.lab.keys, bundles[-1], self.workdir / "acks")
+                result = import_bundle(store, bundles[-1], self.workdir / "acks")
             finally:
                 store.close()
             with Outbox(self.lab.outbox_path) as outbox:
@@ -1016,7 +1017,7 @@ class Torture:
         server_integrity = _integrity(self.lab.server_db)
         store = self.lab.store()
         try:
-            received = store.records(self.lab.keys.box_secret)
+            received = store.records()
         finally:
             store.close()
         verdict = check_total_queue(
@@ -1210,7 +1211,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # The devices, the sync worker and the server log every fault the torture causes on purpose; what matters
     # here are the violations. Verbose shows their warnings too.
-    for name in ("hal", "kiosk", "ingest_server", "fault_proxy"):
+    for name in ("hal", "kiosk", "office", "fault_proxy"):
         logging.getLogger(name).setLevel(logging.WARNING if args.verbose else logging.CRITICAL)
     print(f"torture: seed {seed}, {args.minutes:g} minute(s)", file=sys.stderr)
     with _workdir(args.workdir, args.keep) as (directory, passed):

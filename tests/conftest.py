@@ -37,7 +37,7 @@ def mock_pins():
         Device.pin_factory = previous
 
 
-# -- delivery: the reference ingest server (scripts/ingest_server.py) and the fault proxy in front of it ---
+# -- delivery: the office service (office/, uvicorn on loopback, SQLite in tmp) and the fault proxy ---
 @pytest.fixture
 def lab(tmp_path):
     """Server keys, an enrolled kiosk with its key, and the databases, in ``tmp_path/lab``."""
@@ -48,7 +48,7 @@ def lab(tmp_path):
 
 @pytest.fixture
 def server(lab):
-    """The reference ingest server on a free loopback port, for one test."""
+    """The office service on a free loopback port, for one test (``url``, ``store``, ``records()``)."""
     with lab.server() as server:
         yield server
 

@@ -1,4 +1,4 @@
-"""USB round trip: `kiosk outbox export` -> `ingest_server.py import-bundle` -> `kiosk outbox ack`.
+"""USB round trip: `kiosk outbox export` -> `dukcapil-office import-bundle` -> `kiosk outbox ack`.
 
 Each record ends at the server exactly once, the kiosk's queue ends empty, and doing any step twice changes
 nothing.
@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import ingest_server
 import pytest
 from ingest_lab import IngestLab
 
+import office.cli
 from kiosk.cli import main as kiosk_main
 
 RECORDS = 6
@@ -33,7 +33,7 @@ def export(lab: IngestLab, usb: Path) -> Path:
 
 
 def import_bundle(lab: IngestLab, bundle: Path, ack_out: Path) -> int:
-    return ingest_server.main(
+    return office.cli.main(
         ["import-bundle", str(bundle), "--db", str(lab.server_db), "--key", str(lab.directory / "server.key"),
          "--ack-out", str(ack_out)]
     )  # fmt: skip
@@ -88,7 +88,7 @@ def test_export_import_ack_leaves_each_record_at_the_server_once_and_the_queue_e
 def _received(lab: IngestLab):
     store = lab.store()
     try:
-        return store.records(lab.keys.box_secret)
+        return store.records()
     finally:
         store.close()
 

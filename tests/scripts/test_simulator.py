@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest_server import IngestStore
 from simulator import KIOSK_ID, prepare, write_config
 
 from kiosk.config import load_config
 from kiosk.sealing import KioskIdentity
+from office.store import Store
 
 
 def test_prepare_is_idempotent_and_enrols_the_kiosk_with_its_own_key(tmp_path: Path) -> None:
@@ -17,11 +17,8 @@ def test_prepare_is_idempotent_and_enrols_the_kiosk_with_its_own_key(tmp_path: P
     assert (again_keys.box_public, again_token) == (keys.box_public, token)
 
     identity = KioskIdentity.load(tmp_path / "kiosk" / "keys")
-    store = IngestStore(tmp_path / "server" / "server.sqlite3")
-    try:
+    with Store.open(tmp_path / "server" / "server.sqlite3") as store:
         assert store.kiosk(KIOSK_ID).verify_key == identity.verify_key_b64
-    finally:
-        store.close()
 
 
 def test_the_written_config_is_valid_and_points_at_the_server(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The reference ingest server speaks the protocol exactly: raw HTTP requests, its CLI, its store."""
+"""The office service speaks the ingest protocol exactly: raw HTTP requests, its CLI, its store."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-import ingest_server
 import nacl.signing
 import pytest
 from ingest_lab import IngestLab
-from ingest_server import IngestStore, ServerKeys, parse_idempotency_key
 
-from kiosk.protocol import verify_receipt
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+import office.cli
+from kiosk.protocol import parse_idempotency_key, verify_receipt
+from office.keys import ServerKeys
+from office.store import Store
 
 
 @pytest.fixture
@@ -37,7 +36,8 @@ def request(server, method: str, path: str, body: bytes | None = None, headers: 
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
-        return response.status, dict(response.getheaders()), json.loads(response.read() or b"null")
+        # HTTPMessage: header names are case-insensitive, as HTTP says.
+        return response.status, response.headers, json.loads(response.read() or b"null")
     finally:
         conn.close()
 
@@ -163,8 +163,7 @@ def test_parse_idempotency_key():
 
 
 def test_store_keeps_tokens_only_as_digests(lab):
-    store = IngestStore(lab.server_db)
-    store.close()
+    Store.open(lab.server_db).close()
     wal = Path(f"{lab.server_db}-wal")
     data = lab.server_db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert lab.token.encode() not in data
@@ -188,20 +187,20 @@ def test_enroll_refuses_bad_input(lab):
 
 def test_keygen_writes_a_private_key_file_and_never_replaces_it(tmp_path, capsys):
     key = tmp_path / "server.key"
-    assert ingest_server.main(["keygen", "--key", str(key)]) == 0
+    assert office.cli.main(["keygen", "--key", str(key)]) == 0
     printed = capsys.readouterr().out
     keys = ServerKeys.load(key)
     assert keys.box_public in printed and keys.sign_public in printed
     assert keys.box_secret not in printed
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     before = key.read_bytes()
-    assert ingest_server.main(["keygen", "--key", str(key)]) == 1
+    assert office.cli.main(["keygen", "--key", str(key)]) == 1
     assert "refusing" in capsys.readouterr().err
     assert key.read_bytes() == before
 
 
 def test_enroll_command_generates_a_token_when_none_is_given(lab, capsys):
-    code = ingest_server.main(
+    code = office.cli.main(
         ["enroll", "--db", str(lab.server_db), "--kiosk-id", "BMT-NUANGAN-02", "--verify-key",
          lab.identity.verify_key_b64]
     )  # fmt: skip
@@ -212,13 +211,13 @@ def test_enroll_command_generates_a_token_when_none_is_given(lab, capsys):
         assert store.kiosk_for_token(token).kiosk_id == "BMT-NUANGAN-02"
     finally:
         store.close()
-    assert ingest_server.main(["status", "--db", str(lab.server_db)]) == 0
-    assert "BMT-NUANGAN-02: 0 records" in capsys.readouterr().out
+    assert office.cli.main(["status", "--db", str(lab.server_db)]) == 0
+    assert "BMT-NUANGAN-02 (active): 0 records" in capsys.readouterr().out
 
 
 def test_serve_command_starts_with_one_command(lab):
     process = subprocess.Popen(
-        [sys.executable, str(SCRIPTS / "ingest_server.py"), "serve", "--db", str(lab.server_db), "--key",
+        [sys.executable, "-m", "office", "serve", "--db", str(lab.server_db), "--key",
          str(lab.directory / "server.key"), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
