@@ -51,7 +51,9 @@ from office import db
 from office.ingest import Answer, ingest_record
 from office.keys import ServerKeys
 from office.limits import Rate, RateLimiter, StrictHeaders
+from office.notices import notices_for_kiosks
 from office.store import KioskRow, Store, rfc3339
+from office.web import page_routes
 
 log = logging.getLogger("office.ingest")
 
@@ -283,7 +285,10 @@ class IngestService:
         if not isinstance(snapshot, dict):
             return _answer(Answer.error(HTTPStatus.BAD_REQUEST, "a heartbeat is a JSON object"))
         received_at = await self._run(self.store.add_heartbeat, kiosk.kiosk_id, snapshot)
-        return Response(json.dumps({"received_at": received_at}), media_type="application/json")
+        notices = await self._run(notices_for_kiosks, self.store.engine, self.store.now())
+        return Response(
+            json.dumps({"received_at": received_at, "notices": notices}), media_type="application/json"
+        )
 
 
 def _rfc3339(seconds: float) -> str:
@@ -321,7 +326,7 @@ def create_app(
             store.close()
 
     app = Starlette(
-        routes=[*service.routes(), *extra_routes],
+        routes=[*service.routes(), *page_routes(), *extra_routes],
         middleware=[Middleware(StrictHeaders), *extra_middleware],
         exception_handlers={404: _not_found, 405: _not_found},
         lifespan=lifespan,

@@ -116,7 +116,7 @@ class Notices:
             self.accounts.audit_in(
                 conn, user, "notice", detail=f"{service} {level.value}: {values['text_id']}"
             )
-        return self._notice({"id": notice_id, **values})
+        return _notice({"id": notice_id, **values})
 
     def withdraw(self, notice_id: int, user: User) -> bool:
         """End a notice now; False when it was not active."""
@@ -134,28 +134,38 @@ class Notices:
 
     def active(self) -> list[Notice]:
         """The notices in force now, newest first."""
-        table = db.service_notices
-        query = (
-            sa.select(table)
-            .where(table.c.withdrawn_at.is_(None), table.c.expires_at > self.accounts.now())
-            .order_by(table.c.id.desc())
-        )
-        with self.engine.connect() as conn:
-            return [self._notice(row._mapping) for row in conn.execute(query)]
+        return active_notices(self.engine, self.accounts.now())
 
     def for_kiosks(self) -> list[dict[str, Any]]:
         """The notices in force, as the heartbeat answer's ``notices`` list."""
-        return [notice.as_json() for notice in self.active()]
+        return notices_for_kiosks(self.engine, self.accounts.now())
 
-    @staticmethod
-    def _notice(values: Any) -> Notice:
-        return Notice(
-            values["id"],
-            values["service"],
-            Level(values["level"]),
-            values["text_id"],
-            values["text_en"],
-            values["created_by"],
-            values["created_at"],
-            values["expires_at"],
-        )
+
+def active_notices(engine: Engine, now: datetime.datetime) -> list[Notice]:
+    """The notices in force at ``now``, newest first."""
+    table = db.service_notices
+    query = (
+        sa.select(table)
+        .where(table.c.withdrawn_at.is_(None), table.c.expires_at > now)
+        .order_by(table.c.id.desc())
+    )
+    with engine.connect() as conn:
+        return [_notice(row._mapping) for row in conn.execute(query)]
+
+
+def notices_for_kiosks(engine: Engine, now: datetime.datetime) -> list[dict[str, Any]]:
+    """The notices in force at ``now`` as the heartbeat answer's ``notices`` list (office.app uses it)."""
+    return [notice.as_json() for notice in active_notices(engine, now)]
+
+
+def _notice(values: Any) -> Notice:
+    return Notice(
+        values["id"],
+        values["service"],
+        Level(values["level"]),
+        values["text_id"],
+        values["text_en"],
+        values["created_by"],
+        values["created_at"],
+        values["expires_at"],
+    )
