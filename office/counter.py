@@ -82,7 +82,7 @@ class CounterError(ValueError):
     """A counter action that cannot be done; the message is a catalog sentence (see module docstring)."""
 
     def __init__(self, message: str, **values: str) -> None:
-        super().__init__(message)
+        super().__init__(message.format(**values))
         self.message = message
         self.values = values
 
