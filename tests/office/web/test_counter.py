@@ -1,4 +1,4 @@
-"""The counter's domain on a real office store: find, verify receipts offline, states, ticks, search, export."""
+"""The counter on a real office store: find, verify receipts offline, states, ticks, search, export."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def test_ticks_states_and_their_audit(desk):
     assert trail == [
         ("siti", "documents", "kk"),
         ("siti", "state", "received -> has_issues: no letter from the village"),
-        ("siti", "documents", "kk,cover_letter"),
+        ("siti", "documents", "cover_letter,kk"),
         ("siti", "state", "has_issues -> checked"),
         ("budi", "state", "checked -> served"),
         ("siti", "view_record", ""),
