@@ -12,6 +12,7 @@ The socket is bound in the constructor, so ``port=0`` picks a free port known be
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import resource
 import socket
@@ -23,6 +24,7 @@ from typing import Any
 import uvicorn
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from office.app import Settings, create_app
 from office.store import ReceivedRecord, Store
@@ -31,6 +33,56 @@ from office.store import ReceivedRecord, Store
 KEEP_ALIVE_S = 30
 #: Connections and requests served at once before new ones get 503 (each costs a file descriptor).
 DEFAULT_CONCURRENCY = 4000
+#: Seconds from a connection's start (or a new request's first byte) to the end of its headers.
+HEADER_TIMEOUT_S = 20.0
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for the request headers.
+
+    uvicorn times out idle keep-alive connections but not one that connects and then trickles its headers a
+    byte at a time (or sends nothing): enough of those hold every connection slot. Here the headers must be
+    complete within :attr:`header_timeout_s` of the connection or of the request's first byte, else the
+    connection is closed. nginx in front does the same (``client_header_timeout``); this holds without it.
+    """
+
+    header_timeout_s = HEADER_TIMEOUT_S
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._header_timer is None:
+            self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def protocol_with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:
+    """:class:`HeaderTimeoutProtocol` with its own deadline."""
+    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": seconds})
 
 
 class ServerFailed(RuntimeError):
@@ -59,6 +111,7 @@ class OfficeServer:
         tls_cert: certificate chain (PEM) to serve HTTPS; with ``tls_key``.
         tls_key: the certificate's private key.
         limit_concurrency: connections and tasks at once before uvicorn answers 503.
+        header_timeout_s: seconds a client has to send its request headers.
         extra_routes: more routes (the counter's pages).
         extra_middleware: more middleware.
         sock: an already bound listening socket to serve on instead (host and port are then ignored).
@@ -73,6 +126,7 @@ class OfficeServer:
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         limit_concurrency: int = DEFAULT_CONCURRENCY,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
         extra_routes: Sequence[BaseRoute] = (),
         extra_middleware: Sequence[Middleware] = (),
         sock: socket.socket | None = None,
@@ -86,7 +140,7 @@ class OfficeServer:
             self.app,
             # httptools (llhttp) parses strictly: duplicate or malformed Content-Length is refused with 400
             # before the application sees it (office.limits checks again, for any other server).
-            http="httptools",
+            http=protocol_with_header_timeout(header_timeout_s),
             lifespan="on",
             log_config=None,
             access_log=False,
@@ -126,6 +180,9 @@ class OfficeServer:
         """
         try:
             self._server.run(sockets=[self.socket])
+        except SystemExit as exc:
+            # uvicorn exits the process when the application does not start; here it is an error to report.
+            raise ServerFailed("the office service did not start (see the log above)") from exc
         finally:
             self.socket.close()
         if not self._server.started:

@@ -388,7 +388,7 @@ class Store:
                 "after_revocation": revoked,
             }
             values["body_sha256"] = values.pop("sha256")
-            created = conn.execute(self._insert_new(values)).rowcount == 1
+            created = conn.execute(self._insert_new(values)).first() is not None
             row = self._find(conn, new.record_id, new.kiosk_id)
         assert row is not None  # inserted, or there since the conflict: rows are never deleted
         if row.body_sha256 != new.sha256:
@@ -403,7 +403,10 @@ class Store:
         else:
             from sqlalchemy.dialects.sqlite import insert
         return (
-            insert(db.records).values(values).on_conflict_do_nothing(index_elements=["kiosk_id", "record_id"])
+            insert(db.records)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["kiosk_id", "record_id"])
+            .returning(db.records.c.id)
         )
 
     def find(self, record_id: str, kiosk_id: str | None = None) -> RecordRow | None:

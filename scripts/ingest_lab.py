@@ -18,8 +18,11 @@ The sample records are synthetic (an obviously fake NIK and name), never real pe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,15 +96,16 @@ class IngestLab:
         """The office service's settings for this lab (``kwargs`` override, e.g. ``max_body``)."""
         return Settings(database=self.server_db, keys=self.keys, **kwargs)
 
-    def make_server(self, *, max_body: int | None = None, **kwargs: Any) -> OfficeServer:
+    def make_server(self, **kwargs: Any) -> OfficeServer:
         """The office service bound to a free loopback port, not yet serving.
 
         Args:
-            max_body: largest record accepted (default: the service's).
-            kwargs: for :class:`office.server.OfficeServer` (``tls_cert``, ``tls_key``, ...).
+            kwargs: :class:`office.app.Settings` fields (``max_body``, ``heartbeat_rate``, ...) and
+                :class:`office.server.OfficeServer` options (``tls_cert``, ``tls_key``, ...).
         """
-        settings = self.settings(**({"max_body": max_body} if max_body is not None else {}))
-        return OfficeServer(settings, **kwargs)
+        names = {field.name for field in dataclasses.fields(Settings)}
+        settings = self.settings(**{name: value for name, value in kwargs.items() if name in names})
+        return OfficeServer(settings, **{name: value for name, value in kwargs.items() if name not in names})
 
     @contextlib.contextmanager
     def server(self, **kwargs: Any) -> Iterator[OfficeServer]:
@@ -177,3 +181,69 @@ def sample_record(
         consent=Consent(given=True, text_version="2024-1", at=now),
         software_version=__version__,
     )
+
+
+class ServiceProcess:
+    """``dukcapil-office serve`` in a process of its own (for kill tests, several processes, benchmarks).
+
+    Args:
+        database: SQLite path or database URL.
+        key_file: the server key file.
+        args: more ``serve`` options (e.g. ``["--max-body", "1000"]``).
+    """
+
+    def __init__(self, database: str | Path, key_file: Path, args: list[str] | None = None) -> None:
+        self.database, self.key_file, self.args = str(database), key_file, args or []
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self, port: int = 0) -> str:
+        """Start serving (``port`` 0: any free one); returns the URL once the socket listens."""
+        command = [
+            sys.executable,
+            "-m",
+            "office",
+            "-q",
+            "serve",
+            "--db",
+            self.database,
+            "--key",
+            str(self.key_file),
+        ]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(port), *self.args], stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"the office service did not start: {line!r}")
+        self.url = line.split()[-1]
+        return self.url
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[-1])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, mid-request."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        """Terminate cleanly (SIGTERM) and wait."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def __enter__(self) -> ServiceProcess:
+        if self.process is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

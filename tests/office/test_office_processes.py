@@ -1,0 +1,163 @@
+"""Several service processes and SIGKILLs: exactly once across processes, nothing receipted ever lost."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import secrets
+import threading
+from collections import defaultdict
+
+import nacl.signing
+import pytest
+from ingest_lab import ServiceProcess, sample_record
+
+from kiosk.outbox import OutboxItem
+from kiosk.protocol import verify_receipt
+from kiosk.sealing import KioskIdentity, SealedRecord, seal_record
+from kiosk.sync import IngestClient
+from office.keys import ServerKeys
+from office.store import Store
+
+
+def item_of(sealed: SealedRecord) -> OutboxItem:
+    """What Outbox.claim_next would hand the client for this sealed record."""
+    return OutboxItem(
+        record_id=sealed.record_id,
+        kiosk_id=sealed.kiosk_id,
+        created=0.0,
+        state="sending",
+        attempts=0,
+        next_attempt=0.0,
+        last_error=None,
+        size=len(sealed.blob),
+        sha256=sealed.sha256,
+        blob=sealed.blob,
+    )
+
+
+def test_two_processes_on_one_postgresql_store_each_record_once(pg_database, tmp_path):
+    keys = ServerKeys.generate()
+    key_file = tmp_path / "server.key"
+    keys.save(key_file)
+    kiosks = {}
+    with Store.open(pg_database, keys) as store:
+        for n in range(20):
+            kiosk_id = f"BMT-KIOSK-{n:02d}"
+            identity = KioskIdentity.load_or_create(tmp_path / kiosk_id)
+            token = secrets.token_urlsafe(24)
+            store.enroll(kiosk_id, identity.verify_key_b64, token)
+            kiosks[kiosk_id] = (identity, token)
+    outcomes: dict[tuple[str, str], list] = defaultdict(list)
+    lock = threading.Lock()
+
+    with ServiceProcess(pg_database, key_file) as first, ServiceProcess(pg_database, key_file) as second:
+
+        def post(kiosk_id: str, url: str, item: OutboxItem) -> None:
+            token = kiosks[kiosk_id][1]
+            client = IngestClient(url, token, kiosk_id, timeout=30, ack_verify_key=keys.sign_public)
+            delivery = client.post_record(item)
+            client.close()
+            with lock:
+                outcomes[kiosk_id, item.record_id].append(delivery)
+
+        def kiosk(kiosk_id: str) -> None:
+            identity = kiosks[kiosk_id][0]
+            for seq in range(5):
+                item = item_of(seal_record(sample_record(kiosk_id, seq=seq), identity, keys.box_public))
+                # The same key at once to both processes, twice each (lost answers, a second office PC).
+                posts = [
+                    threading.Thread(target=post, args=(kiosk_id, url, item))
+                    for url in [first.url, second.url] * 2
+                ]
+                for thread in posts:
+                    thread.start()
+                for thread in posts:
+                    thread.join()
+
+        threads = [threading.Thread(target=kiosk, args=(kiosk_id,)) for kiosk_id in kiosks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    verify_key = nacl.signing.VerifyKey(base64.b64decode(keys.sign_public))
+    with Store.open(pg_database, keys) as store:
+        rows = {(row.kiosk_id, row.record_id): row for row in store.record_rows()}
+    assert len(outcomes) == 100 and set(rows) == set(outcomes)
+    for (kiosk_id, record_id), deliveries in outcomes.items():
+        assert [d.outcome for d in deliveries] == ["sent"] * 4
+        assert sorted(d.status for d in deliveries) == [200, 200, 200, 201]
+        assert {d.receipt for d in deliveries} == {rows[kiosk_id, record_id].receipt}
+        verify_receipt(
+            deliveries[0].receipt,
+            verify_key,
+            record_id=record_id,
+            kiosk_id=kiosk_id,
+            sha256=rows[kiosk_id, record_id].sha256,
+        )
+
+
+KILLS = 50
+RECORDS = 400
+POSTERS = 6
+
+
+@pytest.mark.slow
+def test_sigkill_during_ingest_never_loses_a_receipted_record(lab, tmp_path):
+    rng = random.Random(11)
+    pending = [lab.seal(lab.record(seq)) for seq in range(RECORDS)]
+    receipts: dict[str, str] = {}
+    progress = threading.Condition()
+    up = threading.Event()
+    service = ServiceProcess(lab.server_db, lab.directory / "server.key")
+    url = service.start()
+    up.set()
+
+    def poster() -> None:
+        client = lab.client(url, timeout=10)
+        while True:
+            with progress:
+                if not pending:
+                    return
+                sealed = pending.pop(rng.randrange(len(pending)))
+            delivery = client.post_record(item_of(sealed))
+            with progress:
+                if delivery.outcome == "sent":
+                    assert json.loads(delivery.receipt)["record_id"] == sealed.record_id
+                    receipts[sealed.record_id] = delivery.receipt
+                    progress.notify_all()
+                else:
+                    assert delivery.outcome == "retry", delivery  # a killed service: try again later
+                    pending.append(sealed)
+            if delivery.outcome != "sent":
+                up.wait()
+
+    threads = [threading.Thread(target=poster) for _ in range(POSTERS)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(KILLS):
+            # Kill by progress, not by time: after a few more receipts, with other posts in flight.
+            with progress:
+                target = min(RECORDS, len(receipts) + rng.randint(1, 6))
+                assert progress.wait_for(lambda t=target: len(receipts) >= t, timeout=60)
+            up.clear()
+            service.kill()
+            service.start(service.port)
+            up.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        up.set()
+        service.stop()
+
+    with lab.store() as store:
+        rows = store.record_rows()
+    stored = {row.record_id: row.receipt for row in rows}
+    assert len(rows) == len(stored)  # no duplicate
+    assert len(receipts) == RECORDS
+    missing = [record_id for record_id in receipts if record_id not in stored]
+    assert not missing
+    assert all(stored[record_id] == receipt for record_id, receipt in receipts.items())
