@@ -100,3 +100,35 @@ def test_a_reset_password_unlocks(desk):
 def test_roles_rank():
     assert Role.ADMIN.allows(Role.SUPERVISOR) and Role.SUPERVISOR.allows(Role.OFFICER)
     assert not Role.OFFICER.allows(Role.SUPERVISOR) and not Role.SUPERVISOR.allows(Role.ADMIN)
+
+
+def test_user_add_command(tmp_path, monkeypatch, capsys):
+    import io
+
+    import office.cli
+
+    database = str(tmp_path / "office.sqlite3")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    args = [
+        "user-add",
+        "--db",
+        database,
+        "--username",
+        "Admin",
+        "--full-name",
+        "Kepala Dinas",
+        "--role",
+        "admin",
+    ]
+    assert office.cli.main([*args, "--password-stdin"]) == 0
+    assert "user admin (admin) added" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert office.cli.main([*args[:4], "other", "--role", "officer", "--password-stdin"]) == 2
+    assert "at least 10" in capsys.readouterr().err
+    engine = db.make_engine(database)
+    try:
+        from office.accounts import Accounts
+
+        assert Accounts(engine).authenticate("admin", PASSWORD).role is Role.ADMIN
+    finally:
+        engine.dispose()
