@@ -45,5 +45,7 @@ def page_routes() -> list[BaseRoute]:
         Route("/notices", office_pages.post_notice, methods=["POST"]),
         Route("/notices/{notice_id}/withdraw", office_pages.withdraw_notice, methods=["POST"]),
         Route("/audit", office_pages.audit_page, methods=["GET"]),
+        Route("/bundles", office_pages.bundles_page, methods=["GET"]),
+        Route("/bundles", office_pages.upload_bundle, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -184,6 +184,24 @@ INDONESIAN: dict[str, str] = {
     "Choose unavailable or limited.": "Pilih tidak tersedia atau terbatas.",
     "Write the notice in at least one language.": "Tulis pengumuman dalam sekurang-kurangnya satu bahasa.",
     "A notice has at most 200 characters per language.": "Pengumuman paling banyak 200 karakter per bahasa.",
+    # USB bundles
+    "USB bundles": "Paket USB",
+    "When a kiosk has been offline for days, a technician exports its waiting records to a USB stick. "
+    "Upload that bundle here: the records are imported (a bundle imported twice stores nothing twice) "
+    "and you download the signed acknowledgement to carry back to the kiosk.": (
+        "Bila kios offline berhari-hari, teknisi mengekspor data yang menunggu ke flashdisk. Unggah paket "
+        "itu di sini: datanya diimpor (paket yang diimpor dua kali tidak menyimpan apa pun dua kali) dan "
+        "Anda mengunduh tanda terima bertanda tangan untuk dibawa kembali ke kios."
+    ),
+    "Bundle file (.bundle.tar)": "Berkas paket (.bundle.tar)",
+    "Import and download the acknowledgement": "Impor dan unduh tanda terima",
+    "Choose the bundle file first.": "Pilih berkas paket terlebih dahulu.",
+    "This file is not a bundle this office can import: {reason}": (
+        "Berkas ini bukan paket yang dapat diimpor kantor ini: {reason}"
+    ),
+    "This file is too large for a bundle.": "Berkas ini terlalu besar untuk sebuah paket.",
+    "bundle_import": "impor paket USB",
+    "bundle_refused": "paket USB ditolak",
     # Audit actions
     "login": "masuk",
     "login_failed": "gagal masuk",

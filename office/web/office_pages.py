@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from office.accounts import Role, Session
+from kiosk.usb_export import BundleError
+from office.accounts import Role, Session, User
+from office.counter import Refused
 from office.fleet import SILENT_AFTER, fleet
+from office.ingest import import_bundle
 from office.notices import Level, NoticeError
 from office.web.counter_pages import page
-from office.web.site import Refusal, form_with_csrf, render, site, translator
+from office.web.site import SECURITY_HEADERS, Refusal, Site, form_with_csrf, render, site, translator
 
 
 @page(Role.OFFICER)
@@ -95,3 +103,54 @@ async def audit_page(request: Request, session: Session) -> Response:
     the_site = site(request)
     entries = await run_in_threadpool(the_site.accounts.audit_entries, limit=500)
     return render(request, "audit.html", {"entries": entries, "zone": the_site.counter.zone}, session=session)
+
+
+MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+
+
+@page(Role.SUPERVISOR)
+async def bundles_page(request: Request, session: Session) -> Response:
+    """Upload a kiosk's USB bundle; the answer is its signed acknowledgement file to carry back."""
+    return render(request, "bundles.html", {"error": None}, session=session)
+
+
+def _import(the_site: Site, user: User, upload: Any, directory: Path) -> tuple[str, bytes] | Refused:
+    """Import the uploaded bundle through the office's own bundle import; (ack name, ack bytes) or why not."""
+    bundle = directory / "upload.bundle.tar"
+    with bundle.open("wb") as out:
+        shutil.copyfileobj(upload.file, out)
+        copied = out.tell()
+    if not copied:
+        return Refused("Choose the bundle file first.")
+    try:
+        result = import_bundle(the_site.store, bundle, directory)
+    except (BundleError, OSError) as exc:
+        the_site.accounts.audit(user, "bundle_refused", detail=str(exc)[:300])
+        return Refused("This file is not a bundle this office can import: {reason}", {"reason": str(exc)})
+    counts = f"{result.acknowledged} acknowledged, {result.new} new, {len(result.rejected)} rejected"
+    detail = f"{result.kiosk_id}: {counts}"
+    the_site.accounts.audit(user, "bundle_import", kiosk_id=result.kiosk_id, detail=detail)
+    return result.ack.name, result.ack.read_bytes()
+
+
+@page(Role.SUPERVISOR)
+async def upload_bundle(request: Request, session: Session) -> Response:
+    """Import the uploaded bundle (idempotent: the same bundle twice stores nothing new) and send the ack."""
+    if int(request.headers.get("content-length") or 0) > MAX_BUNDLE_BYTES:
+        raise Refusal(413, "This file is too large for a bundle.")
+    form = await form_with_csrf(request, session)
+    upload = form.get("bundle")
+    if upload is None or isinstance(upload, str):
+        error = translator(request).gettext("Choose the bundle file first.")
+        return render(request, "bundles.html", {"error": error}, session=session, status=422)
+    with tempfile.TemporaryDirectory(prefix="bundle-") as directory:
+        outcome = await run_in_threadpool(_import, site(request), session.user, upload, Path(directory))
+    if isinstance(outcome, Refused):
+        error = translator(request).gettext(outcome.message).format(**outcome.values)
+        return render(request, "bundles.html", {"error": error}, session=session, status=422)
+    name, ack = outcome
+    return Response(
+        ack,
+        media_type="application/json",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )

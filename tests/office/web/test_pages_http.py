@@ -166,3 +166,30 @@ def test_forged_and_garbage_scans_get_a_plain_sentence(lab, site, tmp_path):
     assert page.status_code == 422 and "It is forged or was altered." in page.text
     page = client.post("/counter/find", data={"csrf_token": token, "code": "<script>alert(1)</script>"})
     assert page.status_code == 422 and "&lt;script&gt;" in page.text and "<script>alert" not in page.text
+
+
+def test_a_usb_bundle_uploaded_in_the_browser_gives_the_signed_acknowledgement(lab, site, tmp_path):
+    from kiosk.usb_export import apply_ack, export_bundle
+
+    outbox = lab.outbox()
+    ids = lab.enqueue(outbox, 3)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    bundle = export_bundle(outbox, lab.identity, usb, kiosk_id=lab.kiosk_id)
+    officer, officer_token = logged_in(site)
+    refused = officer.post(
+        "/bundles", data={"csrf_token": officer_token}, files={"bundle": bundle.open("rb")}
+    )
+    assert refused.status_code == 403  # supervisors only
+    client, token = logged_in(site, "budi")
+    for _ in range(2):  # importing the same bundle twice stores nothing twice
+        answer = client.post("/bundles", data={"csrf_token": token}, files={"bundle": bundle.open("rb")})
+        assert answer.status_code == 200 and answer.headers["content-disposition"].startswith("attachment")
+    assert sorted(site.store.record_ids()) == sorted(ids)
+    ack = usb / "carried-back.ack.json"
+    ack.write_bytes(answer.content)
+    apply_ack(outbox, ack, lab.keys.sign_public)
+    assert {item.record_id for item in outbox.items("sent")} == set(ids)
+    junk = client.post("/bundles", data={"csrf_token": token}, files={"bundle": ("x.tar", b"not a tar")})
+    assert junk.status_code == 422 and "bukan paket" in junk.text
+    outbox.close()
