@@ -214,7 +214,7 @@ class Counter:
             beats = self.store.heartbeats(
                 claim.kiosk_id, since=self.store.now() - datetime.timedelta(days=30)
             )
-            return ReceiptNotReceived(claim, kiosk, beats[-1].received_at if beats else None)
+            return ReceiptNotReceived(claim, kiosk, max((b.received_at for b in beats), default=None))
         if row.body_sha256 != claim.body_sha256:
             self.accounts.audit(
                 user, "forged_receipt", kiosk_id=row.kiosk_id, record_id=row.record_id, detail="body hash"

@@ -101,7 +101,8 @@ def kiosk_health(
     zone: datetime.tzinfo = datetime.UTC,
 ) -> KioskHealth:
     """One kiosk's line from its heartbeats (oldest first) as of ``now``; times in alerts in ``zone``."""
-    last = beats[-1] if beats else None
+    # The newest by time, not by row id: a bundle or a restored backup may add rows out of order.
+    last = max(beats, key=lambda beat: beat.received_at) if beats else None
     snapshot: Mapping[str, Any] = last.snapshot if last else {}
     battery = snapshot.get("battery") if isinstance(snapshot.get("battery"), dict) else None
     pins = _number(snapshot.get("failed_pin_attempts"))

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kiosk.sealing import SealError
+from kiosk.services import ServiceCatalog
 from office.accounts import Role, Session
 from office.counter import STATE_NAMES, CounterError, Found, ReceiptNotReceived, Refused, State
 from office.web.site import (
@@ -59,6 +60,11 @@ def _day(text: object) -> datetime.date | None:
         raise Refusal(400, "{text} is not a date (YYYY-MM-DD).", text=str(text)[:20]) from None
 
 
+def _service_name(catalog: ServiceCatalog, language: str, service_id: str) -> str:
+    service = catalog.get(service_id)
+    return service.name.get(language) if service else service_id
+
+
 def _home(request: Request, session: Session, status: int = 200, **context: object) -> Response:
     the_site = site(request)
     today = the_site.counter.today()
@@ -77,6 +83,7 @@ def _home(request: Request, session: Session, status: int = 200, **context: obje
             "notices": the_site.notices.active(),
             "zone": the_site.counter.zone,
             "record_url": record_url,
+            "service_name": functools.partial(_service_name, the_site.catalog, translator(request).language),
             "result": None,
             "listing": "search",
             "query": {},

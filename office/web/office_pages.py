@@ -46,6 +46,7 @@ def _notices_page(
         {
             "notices": the_site.notices.active(),
             "services": list(the_site.catalog),
+            "service_names": {s.id: s.name.get(translator(request).language) for s in the_site.catalog},
             "levels": [level.value for level in Level],
             "zone": the_site.counter.zone,
             "error": error,

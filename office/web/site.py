@@ -186,7 +186,12 @@ def refusal_page(request: Request, refusal: Refusal) -> Response:
     return render(
         request,
         "refused.html",
-        {"message": tr.gettext(refusal.message).format(**refusal.values)},
+        # Values that are catalog words (a role, a state) are translated too; ids and codes are not in it.
+        {
+            "message": tr.gettext(refusal.message).format(
+                **{k: tr.gettext(v) for k, v in refusal.values.items()}
+            )
+        },
         session=current_session(request),
         status=refusal.status,
     )
