@@ -159,6 +159,34 @@ class AuditRow:
     detail: str
 
 
+# The statements of the ingest path, built once: building a statement costs more than running it on SQLite.
+_KIOSK_BY_TOKEN = sa.select(db.kiosks).where(db.kiosks.c.token_hash == sa.bindparam("token_hash"))
+_KIOSK_STATUS = sa.select(db.kiosks.c.status).where(db.kiosks.c.kiosk_id == sa.bindparam("kiosk_id"))
+_RECORD_OF_KIOSK = sa.select(db.records).where(
+    db.records.c.kiosk_id == sa.bindparam("kiosk_id"), db.records.c.record_id == sa.bindparam("record_id")
+)
+_RECORD_FIRST = (
+    sa.select(db.records)
+    .where(db.records.c.record_id == sa.bindparam("record_id"))
+    .order_by(db.records.c.id)
+    .limit(1)
+)
+
+
+def _insert_new_record(dialect: str) -> sa.Executable:
+    # INSERT .. ON CONFLICT DO NOTHING: on PostgreSQL a concurrent insert of the same (kiosk, record) by
+    # another process waits for that one's commit and then does nothing, instead of failing.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (
+        insert(db.records)
+        .on_conflict_do_nothing(index_elements=["kiosk_id", "record_id"])
+        .returning(db.records.c.id)
+    )
+
+
 def token_hash(token: str) -> str:
     """How a bearer token is stored: its SHA-256 (tokens are long random strings, no slow KDF needed)."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
@@ -197,6 +225,7 @@ class Store:
         self._writer = db.writer(engine)
         self._clock = clock
         self._history = heartbeat_history
+        self._insert_record = _insert_new_record(engine.dialect.name)
 
     @classmethod
     def open(cls, target: str | Path, keys: ServerKeys | None = None, **kwargs: Any) -> Store:
@@ -296,9 +325,7 @@ class Store:
     def kiosk_for_token(self, token: str) -> KioskRow | None:
         """The kiosk this bearer token belongs to (revoked or not), if any."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(db.kiosks).where(db.kiosks.c.token_hash == token_hash(token))
-            ).first()
+            row = conn.execute(_KIOSK_BY_TOKEN, {"token_hash": token_hash(token)}).first()
         return KioskRow(**_fields(KioskRow, row)) if row else None
 
     def audit(self, kiosk_id: str | None = None) -> list[AuditRow]:
@@ -374,40 +401,26 @@ class Store:
             received_at=rfc3339(received_at),
         )
         with self._writer.begin() as conn:
-            revoked = (
-                conn.execute(
-                    sa.select(db.kiosks.c.status).where(db.kiosks.c.kiosk_id == new.kiosk_id)
-                ).scalar()
-                == REVOKED
-            )
+            revoked = conn.execute(_KIOSK_STATUS, {"kiosk_id": new.kiosk_id}).scalar() == REVOKED
             values = {
                 **{field.name: getattr(new, field.name) for field in dataclasses.fields(NewRecord)},
                 "received_at": received_at,
                 "receipt_id": receipt.receipt_id,
                 "receipt": receipt.to_json(),
                 "after_revocation": revoked,
+                "state": "received",
             }
             values["body_sha256"] = values.pop("sha256")
-            created = conn.execute(self._insert_new(values)).first() is not None
-            row = self._find(conn, new.record_id, new.kiosk_id)
+            inserted = conn.execute(self._insert_record, values).first()
+            row = (
+                RecordRow(id=inserted[0], **values)
+                if inserted
+                else self._find(conn, new.record_id, new.kiosk_id)
+            )
         assert row is not None  # inserted, or there since the conflict: rows are never deleted
         if row.body_sha256 != new.sha256:
             raise KeyConflict(new.record_id)
-        return row, created
-
-    def _insert_new(self, values: dict[str, Any]) -> sa.Executable:
-        # INSERT .. ON CONFLICT DO NOTHING: on PostgreSQL a concurrent insert of the same (kiosk, record) by
-        # another process waits for that one's commit and then does nothing, instead of failing.
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return (
-            insert(db.records)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["kiosk_id", "record_id"])
-            .returning(db.records.c.id)
-        )
+        return row, inserted is not None
 
     def find(self, record_id: str, kiosk_id: str | None = None) -> RecordRow | None:
         """The stored record with this id (of this kiosk, when given; else the first received), if any."""
@@ -416,10 +429,10 @@ class Store:
 
     @staticmethod
     def _find(conn: Connection, record_id: str, kiosk_id: str | None) -> RecordRow | None:
-        query = sa.select(db.records).where(db.records.c.record_id == record_id).order_by(db.records.c.id)
         if kiosk_id is not None:
-            query = query.where(db.records.c.kiosk_id == kiosk_id)
-        row = conn.execute(query.limit(1)).first()
+            row = conn.execute(_RECORD_OF_KIOSK, {"kiosk_id": kiosk_id, "record_id": record_id}).first()
+        else:
+            row = conn.execute(_RECORD_FIRST, {"record_id": record_id}).first()
         return RecordRow(**_fields(RecordRow, row)) if row else None
 
     def find_by_reference(self, text: str) -> list[RecordRow]:

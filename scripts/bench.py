@@ -16,8 +16,11 @@ imported from here, not copied:
                           800x480, idle CPU on the welcome screen
 ``enqueue``               ``scripts/bench_outbox_enqueue.py``: seal + enqueue of a 200 KB record vs a
                           bare sqlite3 INSERT (WAL, ``synchronous=FULL``) of the same bytes
-``drain``                 ``scripts/bench_drain.py``: drain throughput to the reference ingest server vs a
+``drain``                 ``scripts/bench_drain.py``: drain throughput to the office service vs a
                           bare HTTP client posting the same bodies
+``office``                ``scripts/bench_office.py``: records/s of the office service for 1, 10, 50
+                          kiosks at once on SQLite and PostgreSQL vs the same posts to a minimal ASGI
+                          app; reference-code lookup p50/p99 with 1,000,000 records stored
 ``queue``                 here: the outbox with 100,000 records queued (enqueue, status query,
                           restart-to-ready with the page cache warm and cold), against the same
                           operations on an empty outbox; profiled when a target is missed
@@ -60,7 +63,7 @@ SCRIPTS = Path(__file__).resolve().parent
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-PARTS = ("ui", "enqueue", "drain", "queue", "photo")
+PARTS = ("ui", "enqueue", "drain", "queue", "photo", "office")
 #: Records queued for the "queue" part (the issue's figure).
 QUEUE_DEPTH = 100_000
 #: Records with a 200 KB photo for the full run's second restart figure.
@@ -723,6 +726,50 @@ def _drain_profile(module: Any, directory: Path, result: dict[str, Any], records
     return explanation
 
 
+def office_figures(directory: Path, *, quick: bool) -> list[Figure]:
+    """Office service throughput and lookup, by scripts/bench_office.py (its own docstring says how)."""
+    module = _import_script("bench_office")
+    if module is None:
+        return _missing("office", "scripts/bench_office.py", "is not in the tree")
+    result = module.measure(quick=quick, directory=directory, echo=lambda line: print(line, file=sys.stderr))
+    figures = []
+    for row in result["throughput"]:
+        bare = row["bare_records_per_s"]
+        for backend in result["backends"]:
+            rate = row[f"{backend}_records_per_s"]
+            figures.append(
+                Figure(
+                    "office",
+                    f"records/s, {row['kiosks']} kiosk(s) at once, {backend}",
+                    rate,
+                    "rec/s",
+                    f"minimal ASGI app, same posts: {_fmt(bare)} rec/s",
+                    "",
+                    None,
+                    f"{row['records']:,} records, {rate / bare:.2f} x the minimal app",
+                )
+            )
+    if "postgresql" not in result["backends"]:
+        figures.append(
+            Figure("office", "records/s on PostgreSQL", None, "", note="not measured: no PostgreSQL")
+        )
+    for backend, lookup in result["lookup"].items():
+        figures.append(
+            Figure(
+                "office",
+                f"reference lookup, {lookup['records']:,} records, {backend}",
+                ms(lookup["p50_s"]),
+                "ms",
+                "",
+                "p99 < 20 ms",
+                lookup["p99_s"] < lookup["target_s"],
+                f"p50 / p99 of {lookup['samples']} Store.find_by_reference of typed codes",
+                p99=ms(lookup["p99_s"]),
+            )
+        )
+    return figures
+
+
 def photo_figures(directory: Path, *, quick: bool) -> list[Figure]:
     """Face-quality analysis per frame and analyses per second, by scripts/bench_photo_quality.py."""
     module = _import_script("bench_photo_quality")
@@ -1047,6 +1094,7 @@ MEASURE: dict[str, Callable[..., list[Figure]]] = {
     "drain": drain_figures,
     "queue": queue_figures,
     "photo": photo_figures,
+    "office": office_figures,
 }
 
 

@@ -86,3 +86,25 @@ def test_table_markdown_and_json_carry_value_reference_target_and_verdict(
         "note": "profile: ...",
         "p99": None,
     }
+
+
+def test_the_office_part_measures_each_level_and_backend_beside_the_minimal_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench_office
+
+    monkeypatch.setattr(bench_office, "LEVELS", {1: 4, 3: 2})
+    monkeypatch.setattr(bench_office, "LOOKUP_RECORDS", 3000)
+
+    figures = bench.office_figures(tmp_path, quick=False)
+
+    rates = [f for f in figures if f.name.startswith("records/s,") and f.value is not None]
+    backends = {f.name.rsplit(", ", 1)[-1] for f in rates}
+    assert "sqlite" in backends
+    assert len(rates) == 2 * len(backends)
+    for figure in rates:
+        assert figure.value > 0 and figure.reference.startswith("minimal ASGI app, same posts: ")
+    lookups = [f for f in figures if f.name.startswith("reference lookup, 3,000 records")]
+    assert {f.name.rsplit(", ", 1)[-1] for f in lookups} == backends
+    for figure in lookups:
+        assert figure.p99 is not None and figure.p99 >= figure.value > 0 and figure.met is not None
