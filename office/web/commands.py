@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import secrets
 import sys
+from pathlib import Path
 from typing import Any
 
 from office import db
@@ -59,3 +61,26 @@ def add_user_command(commands: Any) -> None:
     parser.add_argument("--role", required=True, choices=[role.value for role in Role])
     parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     parser.set_defaults(func=_cmd_user_add)
+
+
+def first_officer(database: str | Path, password_file: Path, username: str = "petugas") -> tuple[str, str]:
+    """A counter officer for a lab or the simulator: made once, its password kept in ``password_file`` (0600).
+
+    Returns:
+        (user name, password), to print for a newcomer.
+    """
+    engine = db.make_engine(database)
+    try:
+        db.migrate(engine)
+        accounts = Accounts(engine)
+        if not password_file.exists():
+            password = secrets.token_urlsafe(9)
+            try:
+                accounts.create_user(username, "Petugas Loket (simulator)", Role.OFFICER, password)
+            except AccountError:  # the account is there but its password file was lost: a new password
+                accounts.set_password(username, password)
+            password_file.write_text(password + "\n", encoding="ascii")
+            password_file.chmod(0o600)
+        return username, password_file.read_text(encoding="ascii").strip()
+    finally:
+        engine.dispose()

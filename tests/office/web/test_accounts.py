@@ -132,3 +132,22 @@ def test_user_add_command(tmp_path, monkeypatch, capsys):
         assert Accounts(engine).authenticate("admin", PASSWORD).role is Role.ADMIN
     finally:
         engine.dispose()
+
+
+def test_the_simulator_first_officer_is_made_once_and_can_log_in(tmp_path):
+    from office.web.commands import first_officer
+
+    database = tmp_path / "office.sqlite3"
+    username, password = first_officer(database, tmp_path / "officer-password")
+    assert first_officer(database, tmp_path / "officer-password") == (username, password)
+    assert (tmp_path / "officer-password").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "officer-password").unlink()  # lost: a new password, the same account
+    again = first_officer(database, tmp_path / "officer-password")
+    assert again[0] == username and again[1] != password
+    engine = db.make_engine(database)
+    try:
+        from office.accounts import Accounts
+
+        assert Accounts(engine).authenticate(username, again[1]).role is Role.OFFICER
+    finally:
+        engine.dispose()
