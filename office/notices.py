@@ -19,13 +19,15 @@ import datetime
 import enum
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from office import db
-from office.accounts import Accounts, User
+
+if TYPE_CHECKING:  # the heartbeat handler imports this module: keep its start-up light
+    from office.accounts import Accounts, User
 
 MAX_TEXT = 200
 

@@ -24,7 +24,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -84,6 +83,9 @@ class Site:
         self.catalog = load_services(settings.services_dir)
         self.counter = Counter(store, self.accounts, self.catalog, settings.timezone)
         self.notices = Notices(store.engine, self.accounts, settings.timezone)
+        # Imported here, on the first page, not when the service starts (it starts often: restarts, tests).
+        import jinja2
+
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
