@@ -71,11 +71,14 @@ class Desk:
 
 
 @pytest.fixture
-def desk(tmp_path) -> Desk:
+def desk(tmp_path, database) -> Desk:
+    """On SQLite and on PostgreSQL (tests/office/conftest.py's ``database``)."""
     lab = IngestLab.create(tmp_path / "lab", kiosk_id="BMT-MODAYAG-01")
     clock = FakeClock()
-    engine = db.make_engine(lab.server_db)
+    engine = db.make_engine(database)
+    db.migrate(engine)
     store = Store(engine, lab.keys, clock=clock)
+    store.enroll(lab.kiosk_id, lab.identity.verify_key_b64, lab.token)
     accounts = Accounts(engine, clock=clock, hasher=FAST_HASHER)
     officer = accounts.create_user("siti", "Siti Mokodompit", "officer", PASSWORD)
     supervisor = accounts.create_user("budi", "Budi Paputungan", "supervisor", PASSWORD)
