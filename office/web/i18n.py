@@ -12,6 +12,24 @@ from office.web.catalog_id import INDONESIAN
 
 LANGUAGES = ("id", "en")
 
+#: How each audit action (the code stored in ``counter_audit``) reads on the pages (English source).
+ACTIONS: dict[str, str] = {
+    "login": "logged in",
+    "login_failed": "login refused",
+    "view_record": "viewed the record",
+    "documents": "documents ticked",
+    "state": "state changed",
+    "export": "day exported",
+    "search_nik": "searched by NIK",
+    "forged_receipt": "forged receipt refused",
+    "create_user": "account created",
+    "set_password": "password set",
+    "notice": "notice published",
+    "notice_withdrawn": "notice withdrawn",
+    "bundle_import": "USB bundle imported",
+    "bundle_refused": "USB bundle refused",
+}
+
 
 class Translator:
     """Sentences in one of :data:`LANGUAGES`."""
@@ -23,3 +41,7 @@ class Translator:
     def gettext(self, message: str) -> str:
         """``message`` in this language (the English source when it has no translation)."""
         return self._catalog.get(message, message)
+
+    def action(self, code: str) -> str:
+        """An audit action's name in this language (the code itself when it has no name)."""
+        return self.gettext(ACTIONS.get(code, code))

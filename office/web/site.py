@@ -171,6 +171,7 @@ def render(
         .templates.get_template(template)
         .render(
             _=tr.gettext,
+            action_name=tr.action,
             lang=tr.language,
             session=session,
             path=request.url.path,

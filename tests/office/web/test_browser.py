@@ -67,13 +67,13 @@ def test_scan_a_receipt_tick_documents_serve_and_see_the_audit(office, browser):
     rows = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")]
     steps = [row.split(" siti ", 1)[1] for row in reversed(rows)]
     assert steps == [
-        "view_record",
-        "documents cover_letter,kk",
-        "view_record",
-        "state received -> checked",
-        "view_record",
-        "state checked -> served",
-        "view_record",
+        "viewed the record",
+        "documents ticked cover_letter,kk",
+        "viewed the record",
+        "state changed received -> checked",
+        "viewed the record",
+        "state changed checked -> served",
+        "viewed the record",
     ]
 
 
