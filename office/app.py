@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -284,7 +285,10 @@ class IngestService:
             snapshot = None
         if not isinstance(snapshot, dict):
             return _answer(Answer.error(HTTPStatus.BAD_REQUEST, "a heartbeat is a JSON object"))
-        received_at = await self._run(self.store.add_heartbeat, kiosk.kiosk_id, snapshot)
+        # Kept as the kiosk sent it (it decoded as UTF-8 JSON above).
+        received_at = await self._run(
+            partial(self.store.add_heartbeat, kiosk.kiosk_id, snapshot, text=body.decode("utf-8"))
+        )
         notices = await self._run(notices_for_kiosks, self.store.engine, self.store.now())
         return Response(
             json.dumps({"received_at": received_at, "notices": notices}), media_type="application/json"
@@ -299,6 +303,16 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     answer = Answer.error(status, f"no such resource: {request.method} {request.url.path}")
     return _early(request, answer) if request.method in ("POST", "PUT", "PATCH") else _answer(answer)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # The database went away (PostgreSQL restarting, a network cut to it): the kiosk retries after a pause,
+    # nothing is lost since nothing was acknowledged.
+    log.error("database unavailable: %s", str(exc).splitlines()[0])
+    answer = Answer.error(
+        HTTPStatus.SERVICE_UNAVAILABLE, "the office database is unavailable; try again later"
+    )
+    return _early(request, answer, {"Retry-After": "30"})
 
 
 def create_app(
@@ -328,7 +342,7 @@ def create_app(
     app = Starlette(
         routes=[*service.routes(), *page_routes(), *extra_routes],
         middleware=[Middleware(StrictHeaders), *extra_middleware],
-        exception_handlers={404: _not_found, 405: _not_found},
+        exception_handlers={404: _not_found, 405: _not_found, OperationalError: _database_unavailable},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -339,4 +353,6 @@ def create_app(
 
 def _pool(settings: Settings) -> dict[str, Any]:
     # Every worker thread may hold a connection at once; a few more for pages and the test's own reads.
-    return {"pool_size": settings.db_workers, "max_overflow": 8}
+    # Last in, first out: the connection just used is reused while it is hot (SQLite keeps a page cache per
+    # connection, and another connection's write invalidates it).
+    return {"pool_size": settings.db_workers, "max_overflow": 8, "pool_use_lifo": True}

@@ -27,6 +27,8 @@ import secrets
 import sys
 from pathlib import Path
 
+import sqlalchemy.exc
+
 from kiosk.usb_export import BundleError
 from office import db
 from office.app import DEFAULT_MAX_BODY, Settings
@@ -102,11 +104,16 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from office.server import OfficeServer, ServerFailed
+    from office.server import OfficeServer, ServerFailed, serve_processes
 
     if bool(args.tls_cert) != bool(args.tls_key):
         print("give both --tls-cert and --tls-key, or neither", file=sys.stderr)
         return 2
+    options = {
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "limit_concurrency": args.limit_concurrency,
+    }
     try:
         settings = Settings(
             database=args.db,
@@ -115,18 +122,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             db_workers=args.db_workers,
             migrate=not args.no_migrate,
         )
-        server = OfficeServer(
-            settings,
-            host=args.host,
-            port=args.port,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            limit_concurrency=args.limit_concurrency,
-        )
+        if args.workers > 1:
+            # The first line says where it listens (with --port 0, scripts read the port from it).
+            return serve_processes(
+                settings,
+                args.workers,
+                host=args.host,
+                port=args.port,
+                announce=lambda url: print(f"listening on {url}", flush=True),
+                **options,
+            )
+        server = OfficeServer(settings, host=args.host, port=args.port, **options)
     except (OSError, ValueError) as exc:
         print(f"cannot start the office service: {exc}", file=sys.stderr)
         return 1
-    # The first line says where it listens (with --port 0, scripts read the port from it).
     print(f"listening on {server.url}", flush=True)
     try:
         server.serve_forever()
@@ -212,7 +221,9 @@ def _registry_options(parser: argparse.ArgumentParser, *, credentials: bool) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
-    parser = argparse.ArgumentParser(prog="dukcapil-office", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="dukcapil-office", description="Run the Dukcapil office service and manage its kiosk registry."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.add_argument("-q", "--quiet", action="store_true", help="log only problems (not each record)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -250,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES")
     serve.add_argument("--db-workers", type=int, default=16, metavar="N", help="database jobs at once")
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="service processes on the one port (one per core)"
+    )
     serve.add_argument("--limit-concurrency", type=int, default=4000, metavar="N", help="connections at once")
     serve.add_argument("--tls-cert", metavar="PEM", help="certificate chain (serve HTTPS)")
     serve.add_argument("--tls-key", metavar="PEM", help="private key of the certificate")
@@ -287,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except db.SchemaOutOfDate as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        # An unreachable server, a wrong password, a file in a missing directory: one line, no traceback.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"cannot use the database {args.db}: {reason}", file=sys.stderr)
         return 1
 
 

@@ -55,6 +55,8 @@ kiosks = sa.Table(
     metadata,
     sa.Column("kiosk_id", sa.String(64), primary_key=True),
     sa.Column("verify_key", sa.String(64), nullable=False),
+    # The key before the last rotation: records the kiosk sealed before it was rotated still verify.
+    sa.Column("previous_verify_key", sa.String(64)),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("enrolled_at", UtcDateTime(), nullable=False),

@@ -6,6 +6,7 @@ the kiosk dead-letters a record only on that word of the service's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import logging
@@ -14,8 +15,9 @@ from http import HTTPStatus
 from pathlib import Path
 
 from kiosk.protocol import PROBLEM_CONTENT_TYPE, Problem
+from kiosk.records import Record
 from kiosk.reference import reference_for
-from kiosk.sealing import BoxUnreadable, SealError, open_sealed_record
+from kiosk.sealing import BoxUnreadable, SealError, SignatureMismatch, open_sealed_record
 from kiosk.usb_export import read_bundle, write_ack
 from office.store import KeyConflict, KioskRow, NewRecord, Store
 
@@ -83,9 +85,8 @@ def ingest_record(
         if existing.body_sha256 == sha256:
             return Answer(HTTPStatus.OK, existing.receipt)
         return Answer.error(HTTPStatus.UNPROCESSABLE_ENTITY, KEY_REUSED, **rejected)
-    assert store.keys is not None
     try:
-        record = open_sealed_record(blob, store.keys.box_secret, kiosk.verify_key)
+        record, verify_key = _open(store, kiosk, blob)
     except BoxUnreadable as exc:
         return Answer.error(HTTPStatus.BAD_REQUEST, f"not a record sealed to this server: {exc}", **rejected)
     except SealError as exc:
@@ -109,13 +110,24 @@ def ingest_record(
         captured_at=datetime.datetime.fromisoformat(record.created_at),
         nik_hmac=store.keys.nik_hmac(nik) if nik else None,
         source=source,
-        verify_key=kiosk.verify_key,
+        verify_key=verify_key,
     )
     try:
         row, created = store.store_record(new)
     except KeyConflict:
         return Answer.error(HTTPStatus.UNPROCESSABLE_ENTITY, KEY_REUSED, **rejected)
     return Answer(HTTPStatus.CREATED if created else HTTPStatus.OK, row.receipt)
+
+
+def _open(store: Store, kiosk: KioskRow, blob: bytes) -> tuple[Record, str]:
+    """The record and the kiosk key it verified with: the current key, else the one before the last rotation
+    (records the kiosk sealed before its key was rotated are genuine: they came with its new token)."""
+    assert store.keys is not None
+    *earlier, last = kiosk.verify_keys
+    for verify_key in earlier:
+        with contextlib.suppress(SignatureMismatch):
+            return open_sealed_record(blob, store.keys.box_secret, verify_key), verify_key
+    return open_sealed_record(blob, store.keys.box_secret, last), last
 
 
 @dataclass(frozen=True)

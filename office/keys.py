@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -80,7 +81,7 @@ class ServerKeys:
 
     def signing_key(self) -> nacl.signing.SigningKey:
         """The acknowledgement key that signs delivery receipts."""
-        return nacl.signing.SigningKey(base64.b64decode(self.sign_secret))
+        return _signing_key(self.sign_secret)
 
     def nik_hmac(self, nik: str) -> str:
         """The keyed hash a NIK is stored and looked up by (hex HMAC-SHA256), never the NIK itself.
@@ -88,8 +89,18 @@ class ServerKeys:
         The key is derived from the box secret, so the key file stays the one secret to keep and back up;
         without it nobody can test a guessed NIK against the database.
         """
-        key = hmac.new(base64.b64decode(self.box_secret), _NIK_KEY_DOMAIN, hashlib.sha256).digest()
-        return hmac.new(key, nik.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(_nik_key(self.box_secret), nik.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# Derived once per key (every record needs them): deriving an Ed25519 key pair from its seed is not free.
+@functools.lru_cache(maxsize=4)
+def _signing_key(sign_secret: str) -> nacl.signing.SigningKey:
+    return nacl.signing.SigningKey(base64.b64decode(sign_secret))
+
+
+@functools.lru_cache(maxsize=4)
+def _nik_key(box_secret: str) -> bytes:
+    return hmac.new(base64.b64decode(box_secret), _NIK_KEY_DOMAIN, hashlib.sha256).digest()
 
 
 def b64_length(value: object) -> int:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
 import resource
+import signal
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from office import db
 from office.app import Settings, create_app
 from office.store import ReceivedRecord, Store
 
@@ -241,6 +245,65 @@ def _raise_fd_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def serve(settings: Settings, **kwargs: Any) -> None:
-    """Run the service in the foreground (``dukcapil-office serve``)."""
-    OfficeServer(settings, **kwargs).serve_forever()
+def serve_processes(
+    settings: Settings,
+    workers: int,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    announce: Callable[[str], None] = print,
+    **kwargs: Any,
+) -> int:
+    """Run ``workers`` service processes on one listening socket (pre-fork); returns the exit status.
+
+    One process is one Python interpreter lock: on an office PC with several cores, several processes share
+    the work (the kernel hands each new connection to one of them). The schema is migrated (or checked)
+    once, here, before the processes start. SIGTERM or SIGINT stops them all; if one dies, the others are
+    stopped too and the status is 1 (systemd then restarts the whole service).
+
+    Args:
+        settings: what every process runs with.
+        workers: how many processes.
+        host: address to listen on.
+        port: port, 0 for any free one.
+        announce: called with the URL once the socket listens and the processes are started.
+        kwargs: more :class:`OfficeServer` options (TLS, limits).
+    """
+    sock = _listen(host, port)
+    engine = db.make_engine(settings.database)
+    try:
+        (db.migrate if settings.migrate else db.check_schema)(engine)
+    finally:
+        engine.dispose()
+    url = f"{'https' if kwargs.get('tls_cert') else 'http'}://{host}:{sock.getsockname()[1]}"
+    children: set[int] = set()
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the child serves until told to stop, and never returns into the caller's code
+            status = 1
+            try:
+                OfficeServer(
+                    dataclasses.replace(settings, migrate=False), sock=sock, **kwargs
+                ).serve_forever()
+                status = 0
+            finally:
+                os._exit(status)
+        children.add(pid)
+    sock.close()
+    announce(url)  # the socket listens (connections wait in its backlog) and every process exists
+
+    def stop_all(_signum: int = signal.SIGTERM, _frame: object = None) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    status = 0
+    while children:
+        pid, code = os.wait()
+        children.discard(pid)
+        if code != 0 and status == 0:
+            status = 1
+            stop_all()
+    return status

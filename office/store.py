@@ -78,10 +78,17 @@ class KioskRow:
     enrolled_at: datetime.datetime
     rotated_at: datetime.datetime | None
     revoked_at: datetime.datetime | None
+    #: The key before the last rotation (records sealed before it still verify), if rotated.
+    previous_verify_key: str | None = None
 
     @property
     def revoked(self) -> bool:
         return self.status == REVOKED
+
+    @property
+    def verify_keys(self) -> tuple[str, ...]:
+        """The keys a record of this kiosk may be signed with, the current one first."""
+        return (self.verify_key, self.previous_verify_key) if self.previous_verify_key else (self.verify_key,)
 
 
 @dataclass(frozen=True, repr=False)
@@ -367,7 +374,14 @@ class Store:
         conn.execute(
             db.kiosks.update()
             .where(db.kiosks.c.kiosk_id == kiosk.kiosk_id)
-            .values(verify_key=verify_key, token_hash=token_hash(token), rotated_at=self.now())
+            .values(
+                verify_key=verify_key,
+                previous_verify_key=kiosk.verify_key
+                if kiosk.verify_key != verify_key
+                else kiosk.previous_verify_key,
+                token_hash=token_hash(token),
+                rotated_at=self.now(),
+            )
         )
         self._audit(conn, actor, kiosk.kiosk_id, action, f"verify key {verify_key}")
 
@@ -499,14 +513,22 @@ class Store:
 
     # -- heartbeats ----------------------------------------------------------------------------------------
 
-    def add_heartbeat(self, kiosk_id: str, snapshot: dict[str, Any]) -> str:
-        """Store a health snapshot, dropping the kiosk's oldest beyond the history; returns when received."""
+    def add_heartbeat(self, kiosk_id: str, snapshot: dict[str, Any], *, text: str | None = None) -> str:
+        """Store a health snapshot, dropping the kiosk's oldest beyond the history; returns when received.
+
+        Args:
+            kiosk_id: the kiosk that sent it.
+            snapshot: the snapshot (a JSON object).
+            text: the JSON text exactly as the kiosk sent it, kept as is (default: ``snapshot`` serialised).
+        """
         received_at = self.now()
         table = db.heartbeats
         with self._writer.begin() as conn:
             conn.execute(
                 table.insert().values(
-                    kiosk_id=kiosk_id, received_at=received_at, snapshot=json.dumps(snapshot, sort_keys=True)
+                    kiosk_id=kiosk_id,
+                    received_at=received_at,
+                    snapshot=text or json.dumps(snapshot, sort_keys=True),
                 )
             )
             oldest_kept = (

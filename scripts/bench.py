@@ -639,7 +639,7 @@ def drain_figures(directory: Path, *, quick: bool) -> list[Figure]:
     return [
         Figure(
             "drain",
-            "drain to the reference server (sync_once)",
+            "drain to the office service (sync_once)",
             result["kiosk_records_per_s"],
             "rec/s",
             f"bare http.client, same bodies: {_fmt(result['bare_records_per_s'])} rec/s",

@@ -2,7 +2,7 @@
 
     python scripts/bench_drain.py [--records 1000] [--photo-kb 50] [--rounds 3]
 
-Both sides post the same 1,000 sealed records to the reference ingest server, run as its own process (as
+Both sides post the same 1,000 sealed records to the office service, run as its own process (as
 in production; it would otherwise share this process's interpreter lock), each round on a fresh server
 database so that every post is a real 201 (open, verify, commit):
 

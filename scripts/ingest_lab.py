@@ -94,7 +94,8 @@ class IngestLab:
 
     def settings(self, **kwargs: Any) -> Settings:
         """The office service's settings for this lab (``kwargs`` override, e.g. ``max_body``)."""
-        return Settings(database=self.server_db, keys=self.keys, **kwargs)
+        kwargs.setdefault("database", self.server_db)
+        return Settings(keys=self.keys, **kwargs)
 
     def make_server(self, **kwargs: Any) -> OfficeServer:
         """The office service bound to a free loopback port, not yet serving.

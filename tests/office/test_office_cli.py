@@ -87,3 +87,12 @@ def test_the_store_opens_a_database_url_or_path(tmp_path):
         Store.open(tmp_path / "path.sqlite3") as by_path,
     ):
         assert by_url.kiosks() == by_path.kiosks() == []
+
+
+@pytest.mark.parametrize(
+    "target", ["{tmp}/no/such/dir/office.sqlite3", "postgresql://nobody@127.0.0.1:1/office"]
+)
+def test_an_unusable_database_is_one_clear_line(tmp_path, capsys, target):
+    assert run("status", "--db", target.format(tmp=tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cannot use the database ") and len(err.strip().splitlines()) == 1

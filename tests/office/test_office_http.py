@@ -16,10 +16,12 @@ from pathlib import Path
 
 import nacl.signing
 import pytest
+import sqlalchemy as sa
 from ingest_lab import IngestLab
 
 import office.cli
 from kiosk.protocol import parse_idempotency_key, verify_receipt
+from office import db
 from office.keys import ServerKeys
 from office.store import Store
 
@@ -127,12 +129,14 @@ def test_health_and_heartbeat(lab, server):
     auth = {"Authorization": f"Bearer {lab.token}", "X-Kiosk-Id": lab.kiosk_id}
     assert request(server, "GET", "/v1/health", headers=auth)[2]["credentials"] == "accepted"
 
-    snapshot = json.dumps({"camera": "ok", "outbox": {"pending": 2}}).encode()
+    snapshot = b'{"outbox": {"pending": 2},  "camera": "ok"}'  # stored exactly so, not re-serialised
     assert request(server, "POST", "/v1/heartbeat", snapshot, auth)[0] == 200
     assert request(server, "POST", "/v1/heartbeat", b"[1, 2]", auth)[0] == 400
     assert request(server, "POST", "/v1/heartbeat", b"{not json", auth)[0] == 400
     assert request(server, "POST", "/v1/heartbeat", snapshot)[0] == 401
     assert [beat.snapshot for beat in server.store.heartbeats()] == [json.loads(snapshot)]
+    with server.store.engine.connect() as conn:
+        assert conn.execute(sa.select(db.heartbeats.c.snapshot)).scalar_one() == snapshot.decode()
     assert request(server, "GET", "/v1/nothing")[0] == 404
 
 

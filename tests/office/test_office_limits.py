@@ -279,3 +279,21 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(lab):
             conn.request("GET", "/v1/health")
             assert conn.getresponse().read() and conn.sock is not None
         conn.close()
+
+
+def test_a_database_outage_is_503_with_retry_after_and_the_kiosk_retries(lab, postgres):
+    from pg_lab import TempPostgres
+
+    from office.store import Store
+
+    with TempPostgres() as own:  # a server of this test's own, to stop under the service
+        database = own.create_database()
+        with Store.open(database, lab.keys) as store:
+            store.enroll(lab.kiosk_id, lab.identity.verify_key_b64, lab.token)
+        server = lab.make_server(database=database)
+        with server.running(), lab.outbox() as outbox:
+            lab.enqueue(outbox, 1)
+            own.stop()
+            delivery = lab.client(server.url).post_record(outbox.claim_next())
+    assert (delivery.outcome, delivery.status) == ("retry", 503)  # not dead, not held: nothing was stored
+    assert delivery.retry_after == 30 and not delivery.alert

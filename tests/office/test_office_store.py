@@ -161,6 +161,23 @@ def test_registry_enrol_rotate_revoke_are_audited(enrolled, identity, tmp_path):
     ]
 
 
+def test_a_record_sealed_before_a_key_rotation_still_arrives(enrolled, identity, tmp_path):
+    before = seal_record(sample_record(KIOSK, seq=8), identity, enrolled.keys.box_public)  # still queued
+    new_identity = KioskIdentity.load_or_create(tmp_path / "new-keys")
+    enrolled.rotate(KIOSK, new_identity.verify_key_b64, "a-brand-new-token-0123456789")
+    stranger = KioskIdentity.load_or_create(tmp_path / "stranger-keys")
+    forged = seal_record(sample_record(KIOSK, seq=9), stranger, enrolled.keys.box_public)
+    kiosk = enrolled.kiosk(KIOSK)
+
+    kept = ingest_record(enrolled, kiosk, before.record_id, before.sha256, before.blob, "http")
+    refused = ingest_record(enrolled, kiosk, forged.record_id, forged.sha256, forged.blob, "http")
+
+    assert kept.status == 201
+    assert enrolled.find(before.record_id, KIOSK).verify_key == identity.verify_key_b64
+    assert refused.status == 422 and refused.detail.startswith("record rejected")
+    assert kiosk.verify_keys == (new_identity.verify_key_b64, identity.verify_key_b64)
+
+
 def test_records_stored_after_the_revocation_are_flagged(enrolled, identity):
     deliver(enrolled, identity, 6)
     enrolled.revoke(KIOSK, reason="stolen")

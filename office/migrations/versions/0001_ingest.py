@@ -29,6 +29,7 @@ def upgrade() -> None:
         "kiosks",
         sa.Column("kiosk_id", sa.String(64), primary_key=True),
         sa.Column("verify_key", sa.String(64), nullable=False),
+        sa.Column("previous_verify_key", sa.String(64)),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("status", sa.String(16), nullable=False, server_default="active"),
         sa.Column("enrolled_at", UtcDateTime(), nullable=False),
