@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from office import db
-from office.accounts import AccountError, Accounts, Role
+
+#: The roles (office.accounts.Role), spelt out so that the CLI loads argon2 only when it adds a user.
+ROLES = ("officer", "supervisor", "admin")
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -35,6 +37,8 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     password = _password(args)
     if password is None:
         return 2
+    from office.accounts import AccountError, Accounts
+
     engine = db.make_engine(args.db)
     try:
         db.migrate(engine)
@@ -58,7 +62,7 @@ def add_user_command(commands: Any) -> None:
     _db_option(parser)
     parser.add_argument("--username", required=True, help="login name (letters, digits, dots)")
     parser.add_argument("--full-name", default="", help="shown on the pages and in the audit")
-    parser.add_argument("--role", required=True, choices=[role.value for role in Role])
+    parser.add_argument("--role", required=True, choices=ROLES)
     parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     parser.set_defaults(func=_cmd_user_add)
 
@@ -69,6 +73,8 @@ def first_officer(database: str | Path, password_file: Path, username: str = "pe
     Returns:
         (user name, password), to print for a newcomer.
     """
+    from office.accounts import AccountError, Accounts, Role
+
     engine = db.make_engine(database)
     try:
         db.migrate(engine)

@@ -151,3 +151,9 @@ def test_the_simulator_first_officer_is_made_once_and_can_log_in(tmp_path):
         assert Accounts(engine).authenticate(username, again[1]).role is Role.OFFICER
     finally:
         engine.dispose()
+
+
+def test_the_cli_roles_are_the_account_roles():
+    from office.web.commands import ROLES
+
+    assert tuple(role.value for role in Role) == ROLES
