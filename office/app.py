@@ -280,15 +280,15 @@ class IngestService:
         if not isinstance(body, bytes):
             return _early(request, body or Answer.error(HTTPStatus.BAD_REQUEST, "the body was cut short"))
         try:
-            snapshot = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            text = body.decode("utf-8")
+            snapshot = json.loads(text)
+        except ValueError:  # UnicodeDecodeError is a ValueError too
             snapshot = None
         if not isinstance(snapshot, dict):
-            return _answer(Answer.error(HTTPStatus.BAD_REQUEST, "a heartbeat is a JSON object"))
-        # Kept as the kiosk sent it (it decoded as UTF-8 JSON above).
-        received_at = await self._run(
-            partial(self.store.add_heartbeat, kiosk.kiosk_id, snapshot, text=body.decode("utf-8"))
-        )
+            return _answer(Answer.error(HTTPStatus.BAD_REQUEST, "a heartbeat is a JSON object in UTF-8"))
+        # Kept as the kiosk sent it.
+        received_at = await self._run(partial(self.store.add_heartbeat, kiosk.kiosk_id, snapshot, text=text))
+        # The answer carries today's service notices (office.notices): the kiosk shows them to citizens.
         notices = await self._run(notices_for_kiosks, self.store.engine, self.store.now())
         return Response(
             json.dumps({"received_at": received_at, "notices": notices}), media_type="application/json"

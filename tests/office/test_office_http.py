@@ -17,6 +17,8 @@ from pathlib import Path
 import nacl.signing
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingest_lab import IngestLab
 
 import office.cli
@@ -133,6 +135,8 @@ def test_health_and_heartbeat(lab, server):
     assert request(server, "POST", "/v1/heartbeat", snapshot, auth)[0] == 200
     assert request(server, "POST", "/v1/heartbeat", b"[1, 2]", auth)[0] == 400
     assert request(server, "POST", "/v1/heartbeat", b"{not json", auth)[0] == 400
+    assert request(server, "POST", "/v1/heartbeat", '{"a": 1}'.encode("utf-16"), auth)[0] == 400
+    assert request(server, "POST", "/v1/heartbeat", b'{"a": "\xff"}', auth)[0] == 400
     assert request(server, "POST", "/v1/heartbeat", snapshot)[0] == 401
     assert [beat.snapshot for beat in server.store.heartbeats()] == [json.loads(snapshot)]
     with server.store.engine.connect() as conn:
@@ -239,3 +243,24 @@ def test_serve_command_starts_with_one_command(lab):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+_printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.binary(max_size=2000),
+    key=st.one_of(st.none(), _printable),
+    sha=st.one_of(st.none(), _printable, st.just("0" * 64)),
+    path=st.sampled_from(["/v1/records", "/v1/heartbeat"]),
+)
+def test_no_request_of_an_enrolled_kiosk_makes_a_server_error(lab, server, body, key, sha, path):
+    headers = {"Authorization": f"Bearer {lab.token}", "X-Kiosk-Id": lab.kiosk_id}
+    headers.update({k: v for k, v in (("Idempotency-Key", key), ("X-Record-SHA256", sha)) if v is not None})
+    status, answer_headers, _ = request(server, "POST", path, body, headers)
+    assert status < 500
+    if path == "/v1/records":
+        assert status >= 400  # random bytes are never a sealed record of this kiosk
+    if status >= 400:
+        assert answer_headers["Content-Type"] == "application/problem+json"

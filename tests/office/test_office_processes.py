@@ -38,6 +38,7 @@ def item_of(sealed: SealedRecord) -> OutboxItem:
     )
 
 
+@pytest.mark.timeout(600)
 def test_two_processes_on_one_postgresql_store_each_record_once(pg_database, tmp_path):
     keys = ServerKeys.generate()
     key_file = tmp_path / "server.key"
@@ -108,6 +109,8 @@ POSTERS = 6
 
 
 @pytest.mark.slow
+# Fifty restarts of a Python service take a while on a busy machine: the guard is for a hang, not a speed.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_sigkill_during_ingest_never_loses_a_receipted_record(lab, request, backend):
     rng = random.Random(11)
