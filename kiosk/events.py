@@ -74,6 +74,8 @@ class RecordSaved(Event):
 
     reference: str
     record_id: str
+    #: The receipt's QR payload, signed by the kiosk (:mod:`kiosk.receipt_qr`); None = the reference alone.
+    qr_payload: str | None = None
 
 
 @dataclass(frozen=True)

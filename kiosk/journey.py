@@ -189,6 +189,8 @@ class ReceiptView:
     photo_note: str | None
     #: Saved while the network was down: "saved on this kiosk, it will be sent automatically".
     offline: bool
+    #: The QR code's payload signed by the kiosk (:mod:`kiosk.receipt_qr`); None = the reference alone.
+    qr_payload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -512,7 +514,7 @@ class Journey:
         """Apply a :class:`kiosk.events.RecordSaved` or :class:`kiosk.events.RecordSaveFailed` from the
         registration worker; other events are ignored (False)."""
         if isinstance(event, RecordSaved):
-            return self.saved(event.reference, event.record_id)
+            return self.saved(event.reference, event.record_id, event.qr_payload)
         if isinstance(event, RecordSaveFailed):
             return self.save_failed(event.reason, event.detail)
         return False
@@ -709,7 +711,7 @@ class Journey:
         self._go(Step.SAVING)
         return request
 
-    def saved(self, reference: str, record_id: str) -> bool:
+    def saved(self, reference: str, record_id: str, qr_payload: str | None = None) -> bool:
         """Saving -> receipt, once the record is committed. The personal data is dropped at once: the record
         is sealed in the outbox and the receipt holds nothing personal."""
         if self._step is not Step.SAVING or self._service is None:
@@ -722,6 +724,7 @@ class Journey:
             documents=self._service.documents,
             photo_note=self._photo_note,
             offline=not self._capabilities.network_ok,
+            qr_payload=qr_payload,
         )
         self._drop_answers()
         self._go(Step.RECEIPT)

@@ -48,6 +48,7 @@ from kiosk import __version__
 from kiosk.events import RecordSaved, RecordSaveFailed
 from kiosk.journey import PHOTO_AT_COUNTER, ReceiptView, SaveRequest
 from kiosk.outbox import OutboxError, OutboxFull
+from kiosk.receipt_qr import encode_receipt_qr
 from kiosk.records import Consent, Record, RecordError, utc_timestamp
 from kiosk.reference import reference_for
 from kiosk.sealing import SealError, seal_record
@@ -158,6 +159,7 @@ class Registration:
                 clock=self._clock,
             )
             sealed = seal_record(record, self._identity, self._server_public_key)
+            qr_payload = encode_receipt_qr(sealed, self._identity)
             # The plaintext record is not needed any more: drop it before the (slow) commit.
             del record
             self._outbox.enqueue(sealed)
@@ -175,7 +177,9 @@ class Registration:
             log.error("saving a record failed with %s at:\n%s", type(exc).__name__, frames)
             return _failed("internal_error", type(exc).__name__)
         log.info("record %s saved (%s)", sealed.record_id, request.service.id)
-        return RecordSaved(reference=reference_for(sealed.record_id), record_id=sealed.record_id)
+        return RecordSaved(
+            reference=reference_for(sealed.record_id), record_id=sealed.record_id, qr_payload=qr_payload
+        )
 
 
 def _failed(reason: str, detail: str) -> RecordSaveFailed:
@@ -224,6 +228,6 @@ def build_receipt(
         title=view.service.name.get(language),
         reference=view.reference,
         lines=tuple(lines),
-        qr_data=view.reference,
+        qr_data=view.qr_payload or view.reference,
         footer=(translate(_SHOW_CODE), translate(_NO_PERSONAL_DATA)),
     )

@@ -52,7 +52,9 @@ from office import db
 from office.ingest import Answer, ingest_record
 from office.keys import ServerKeys
 from office.limits import Rate, RateLimiter, StrictHeaders
+from office.notices import notices_for_kiosks
 from office.store import KioskRow, Store, rfc3339
+from office.web import page_routes
 
 log = logging.getLogger("office.ingest")
 
@@ -286,7 +288,11 @@ class IngestService:
             return _answer(Answer.error(HTTPStatus.BAD_REQUEST, "a heartbeat is a JSON object in UTF-8"))
         # Kept as the kiosk sent it.
         received_at = await self._run(partial(self.store.add_heartbeat, kiosk.kiosk_id, snapshot, text=text))
-        return Response(json.dumps({"received_at": received_at}), media_type="application/json")
+        # The answer carries today's service notices (office.notices): the kiosk shows them to citizens.
+        notices = await self._run(notices_for_kiosks, self.store.engine, self.store.now())
+        return Response(
+            json.dumps({"received_at": received_at, "notices": notices}), media_type="application/json"
+        )
 
 
 def _rfc3339(seconds: float) -> str:
@@ -334,7 +340,7 @@ def create_app(
             store.close()
 
     app = Starlette(
-        routes=[*service.routes(), *extra_routes],
+        routes=[*service.routes(), *page_routes(), *extra_routes],
         middleware=[Middleware(StrictHeaders), *extra_middleware],
         exception_handlers={404: _not_found, 405: _not_found, OperationalError: _database_unavailable},
         lifespan=lifespan,

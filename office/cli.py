@@ -10,6 +10,7 @@ One command each (``--help`` on every command lists its options)::
     dukcapil-office serve --db office.sqlite3 --key server.key --port 8443 [--host 0.0.0.0]
     dukcapil-office import-bundle /media/usb --db office.sqlite3 --key server.key --ack-out /media/usb
     dukcapil-office status --db office.sqlite3
+    dukcapil-office user-add --db office.sqlite3 --username siti --full-name "Siti M." --role officer
 
 ``--db`` is a SQLite file path or a database URL; ``DUKCAPIL_OFFICE_DB`` and ``DUKCAPIL_OFFICE_KEY`` give
 defaults for ``--db`` and ``--key``. ``serve`` applies pending migrations before it listens (``--no-migrate``:
@@ -33,6 +34,7 @@ from office import db
 from office.app import DEFAULT_MAX_BODY, Settings
 from office.keys import ServerKeys
 from office.store import RegistryError, Store
+from office.web.commands import add_user_command
 
 log = logging.getLogger("office")
 
@@ -284,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="each kiosk's state, records and last heartbeat")
     _db_option(status)
     status.set_defaults(func=_cmd_status)
+    add_user_command(commands)
     return parser
 
 

@@ -220,3 +220,78 @@ def check_schema(engine: Engine) -> None:
             f"the database is at revision {current or 'none (empty)'}, this service needs {head}: "
             "run `dukcapil-office migrate`"
         )
+
+
+# ------------------------------------------------------------------ counter, accounts, notices (issue 12)
+# The web pages' own tables (revision 0002_counter). Nothing personal: a record's content stays sealed in
+# ``records``; these hold who did what to which (kiosk, record) and when.
+
+#: Office staff: counter officers, supervisors, admins. ``password_hash`` is an argon2id hash.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", UtcDateTime()),
+    sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+#: Logged-in browsers: the cookie carries a random token, the table only its SHA-256.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+#: Every view of a citizen's data and every state change, by whom and when.
+counter_audit = sa.Table(
+    "counter_audit",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("kiosk_id", sa.String(64)),
+    sa.Column("record_id", sa.String(36)),
+    sa.Column("detail", sa.Text(), nullable=False, server_default=""),
+    sa.Index("ix_counter_audit_record", "kiosk_id", "record_id"),
+)
+
+#: The counter's work on a record: documents ticked, the officer's comment (the state: ``records.state``).
+record_checks = sa.Table(
+    "record_checks",
+    metadata,
+    sa.Column("kiosk_id", sa.String(64), primary_key=True),
+    sa.Column("record_id", sa.String(36), primary_key=True),
+    # JSON list of the ticked document ids of the service's checklist.
+    sa.Column("documents", sa.Text(), nullable=False, server_default="[]"),
+    sa.Column("comment", sa.Text(), nullable=False, server_default=""),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+#: A counter service marked unavailable or limited by a supervisor, until the end of ``day`` (office time).
+service_notices = sa.Table(
+    "service_notices",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(64), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("text_id", sa.Text(), nullable=False),
+    sa.Column("text_en", sa.Text(), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("withdrawn_at", UtcDateTime()),
+)

@@ -25,6 +25,7 @@ from office.app import Settings
 from office.keys import ServerKeys
 from office.server import OfficeServer
 from office.store import Store
+from office.web.commands import first_officer
 
 ROOT = Path(__file__).resolve().parents[1]
 KIOSK_ID = "SIM-KIOSK-01"
@@ -97,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     with OfficeServer(settings).running() as server:
         config = write_config(base, server.url, keys, token, args.size)
         log.info("office service on %s; kiosk config %s", server.url, config)
+        officer, password = first_officer(settings.database, base / "server" / "officer-password")
+        print(f"counter page: {server.url}/counter  (log in as {officer}, password {password})", flush=True)
         log.info("to stop the simulator: close its window, or press Ctrl+C here")
         command = [sys.executable, "-m", "kiosk", "run", "--simulate", "--config", str(config), *kiosk_args]
         try:

@@ -23,7 +23,16 @@ FORBIDDEN = {
 #: What the office service may take from the kiosk: the record and how it is sealed, the receipt's reference
 #: code, and the two wire formats both ends must agree on byte for byte: kiosk.protocol (receipts, problem
 #: documents) and kiosk.usb_export (bundles and acknowledgement files).
-OFFICE_MAY_USE = {"kiosk.records", "kiosk.sealing", "kiosk.reference", "kiosk.protocol", "kiosk.usb_export"}
+OFFICE_MAY_USE = {
+    "kiosk.records",
+    "kiosk.sealing",
+    "kiosk.reference",
+    "kiosk.protocol",
+    "kiosk.usb_export",
+    # The counter (issue 12): the receipt QR's signed format, and the services' document checklists.
+    "kiosk.receipt_qr",
+    "kiosk.services",
+}
 #: The composition root: the one module of kiosk/ that builds the UI (lazily, inside a function).
 COMPOSITION_ROOT = ROOT / "kiosk" / "commands" / "run.py"
 

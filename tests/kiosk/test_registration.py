@@ -20,6 +20,7 @@ from kiosk.journey import (
     Step,
 )
 from kiosk.outbox import Outbox
+from kiosk.receipt_qr import parse_receipt_qr, verify_receipt_qr
 from kiosk.records import PenPoint, SignatureCapture
 from kiosk.reference import parse_reference, reference_for
 from kiosk.regions import districts_of
@@ -121,6 +122,11 @@ def test_saves_a_sealed_record_then_reports_and_wakes_sync(
     assert events.wait_for(RecordSaved, timeout=WAIT) == outcome
     assert outcome.reference == reference_for(outcome.record_id)
     assert parse_reference(outcome.reference) == outcome.reference
+    # The receipt's QR payload is signed by this kiosk and names the sealed body exactly.
+    claim = parse_receipt_qr(outcome.qr_payload)
+    verify_receipt_qr(claim, identity.verify_key_b64)
+    assert claim.record_id == outcome.record_id and claim.kiosk_id == "BMT-MODAYAG-01"
+    assert claim.body_sha256 == outbox.get(outcome.record_id).sha256
     # Committed before the event: the outbox already holds it, pending, and sync was woken from the worker.
     assert [item.record_id for item in outbox.items("pending")] == [outcome.record_id]
     assert wakes.threads and wakes.threads[0].startswith("registration")
@@ -250,6 +256,10 @@ def test_journey_to_outbox_to_receipt(registration, outbox, events):
     assert journey.receipt.reference == outcome.reference and journey.receipt.offline
     receipt = build_receipt(journey.receipt, journey.language)
     assert receipt.reference == outcome.reference
+    assert (
+        receipt.qr_data == outcome.qr_payload
+        and parse_receipt_qr(receipt.qr_data).reference == receipt.reference
+    )
     assert any("sent to the registry automatically" in line for line in receipt.lines)
 
 

@@ -18,9 +18,9 @@ def run(*args: str) -> int:
 
 def test_migrate_creates_then_finds_nothing_to_do(database, capsys):
     assert run("migrate", "--db", database) == 0
-    assert "database at revision 0001_ingest (was empty)" in capsys.readouterr().out
+    assert "database at revision 0002_counter (was empty)" in capsys.readouterr().out
     assert run("migrate", "--db", database) == 0
-    assert capsys.readouterr().out.strip() == "database at revision 0001_ingest"
+    assert capsys.readouterr().out.strip() == "database at revision 0002_counter"
 
 
 def test_rotate_and_revoke_are_audited_with_the_actor(lab, capsys):
@@ -71,7 +71,8 @@ def test_serve_without_migrate_refuses_an_old_schema(tmp_path, lab):
 
 
 @pytest.mark.parametrize(
-    "command", ["serve", "keygen", "enroll", "rotate", "revoke", "import-bundle", "status", "migrate"]
+    "command",
+    ["serve", "keygen", "enroll", "rotate", "revoke", "import-bundle", "status", "migrate", "user-add"],
 )
 def test_every_command_is_documented(command, capsys):
     with pytest.raises(SystemExit):

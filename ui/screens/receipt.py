@@ -179,7 +179,7 @@ class ReceiptScreen(Screen):
         qr_size = min(left.width - 2 * pad, left.bottom - pad - column.y)
         if qr_size > m.px(60):
             qr = pygame.Rect(left.centerx - qr_size // 2, column.y, qr_size, qr_size)
-            column.add(QrCode("receipt.qr", qr, kit, receipt.reference))
+            column.add(QrCode("receipt.qr", qr, kit, receipt.qr_payload or receipt.reference))
         widgets.append(Panel("receipt.card", left, kit, column.widgets))
         # What to bring and what happens next.
         widgets.extend(self._checklist(right, receipt, lang))
