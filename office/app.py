@@ -84,7 +84,8 @@ class Settings:
         heartbeat_rate: per kiosk, heartbeats per second and burst.
         db_workers: database and crypto jobs run at once (more requests wait for a slot).
         body_timeout_s: seconds a request body may take to arrive.
-        heartbeat_history: heartbeats kept per kiosk.
+        heartbeat_history: heartbeats kept per kiosk: 2,100 covers the fleet page's 7-day chart at one
+            heartbeat every 5 minutes (2,016), with a margin.
         migrate: apply pending migrations at start-up; False = refuse to start unless the schema is current.
         clock: wall clock (seconds since the epoch) for receipts and rows.
         monotonic: clock for the rate limits.
@@ -97,7 +98,7 @@ class Settings:
     heartbeat_rate: Rate = field(default_factory=lambda: Rate(per_second=0.1, burst=10))
     db_workers: int = 16
     body_timeout_s: float = 60.0
-    heartbeat_history: int = 500
+    heartbeat_history: int = 2100
     migrate: bool = True
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic

@@ -3,8 +3,9 @@
 A heartbeat carries the kiosk's maintenance snapshot (:meth:`kiosk.maintenance.dashboard.DashboardSnapshot.
 as_dict`): ``devices`` (name, backend, status ok/degraded/failed/off, detail), ``records`` per outbox state,
 ``oldest_pending_age_s``, ``battery`` (on_battery, percent, volts) or null, ``version``, ``problems``; and,
-when the kiosk sends it, ``failed_pin_attempts``. Anything missing or mistyped shows as unknown: a kiosk of
-an older or newer version still gets a line.
+when the kiosk has a maintenance store, ``pin`` (:meth:`kiosk.maintenance.lockout.PinLockout.heartbeat`:
+``failed_attempts``, ``lockouts``, ``locked_for_s``, ``blocked``). Anything missing or mistyped shows as
+unknown: a kiosk of an older or newer version still gets a line.
 
 A kiosk is *silent* when its last heartbeat is older than ``silent_after`` (default three intervals of 5
 minutes). The chart is a server-rendered SVG (no JavaScript): per hour of the last 7 days, whether the kiosk
@@ -63,6 +64,7 @@ class KioskHealth:
     battery_percent: float | None
     version: str | None
     failed_pin_attempts: int | None
+    pin_blocked: bool
     chart_svg: str
     alerts: tuple[Alert, ...]
 
@@ -105,7 +107,8 @@ def kiosk_health(
     last = max(beats, key=lambda beat: beat.received_at) if beats else None
     snapshot: Mapping[str, Any] = last.snapshot if last else {}
     battery = snapshot.get("battery") if isinstance(snapshot.get("battery"), dict) else None
-    pins = _number(snapshot.get("failed_pin_attempts"))
+    pin = snapshot.get("pin") if isinstance(snapshot.get("pin"), dict) else {}
+    pins = _number(pin.get("failed_attempts"))
     health = KioskHealth(
         kiosk=kiosk,
         last_heard=last.received_at if last else None,
@@ -118,6 +121,7 @@ def kiosk_health(
         battery_percent=_number(battery.get("percent")) if battery else None,
         version=str(snapshot["version"])[:40] if "version" in snapshot else None,
         failed_pin_attempts=int(pins) if pins is not None else None,
+        pin_blocked=pin.get("blocked") is True,
         chart_svg=chart_svg(beats, now),
         alerts=(),
     )
@@ -172,7 +176,16 @@ def _with_alerts(h: KioskHealth, zone: datetime.tzinfo) -> KioskHealth:
                 {"kiosk": kiosk_id, "hours": f"{h.oldest_waiting_s / 3600:.1f}"},
             )
         )
-    if h.failed_pin_attempts:
+    if h.pin_blocked:
+        alerts.append(
+            Alert(
+                kiosk_id,
+                "critical",
+                "{kiosk}: maintenance entry blocked after repeated wrong PINs (run kiosk set-pin there).",
+                {"kiosk": kiosk_id},
+            )
+        )
+    elif h.failed_pin_attempts:
         alerts.append(
             Alert(
                 kiosk_id,

@@ -161,6 +161,9 @@ INDONESIAN: dict[str, str] = {
     "{kiosk} holds {count} rejected records.": "{kiosk} menyimpan {count} data yang ditolak.",
     "{kiosk}: a record waits for {hours} hours.": "{kiosk}: ada data yang menunggu {hours} jam.",
     "{kiosk}: {count} wrong maintenance PINs.": "{kiosk}: {count} PIN pemeliharaan salah.",
+    "{kiosk}: maintenance entry blocked after repeated wrong PINs (run kiosk set-pin there).": (
+        "{kiosk}: masuk pemeliharaan diblokir karena PIN berkali-kali salah (jalankan kiosk set-pin di sana)."
+    ),
     # Notices
     "Kiosks show these on the service choice screen and print them on the receipt. "
     "They end by themselves at the end of the day.": (

@@ -9,7 +9,10 @@ import httpx
 import pytest
 
 from hal.device import Device, Health, HealthStatus
+from hal.printer import SwitchedOffPrinter
 from kiosk.maintenance.dashboard import take_snapshot
+from kiosk.maintenance.lockout import BLOCK_AFTER_FAILURES, PinLockout
+from kiosk.maintenance.store import MaintenanceStore
 from kiosk.outbox import Outbox
 from office.fleet import SILENT_AFTER, chart_svg, fleet
 from office.notices import Level, NoticeError, notices_for_kiosks
@@ -29,17 +32,31 @@ class Camera(Device):
         pass
 
 
-def snapshot(tmp_path, camera: Health, pending: int = 0) -> dict:
-    """What the kiosk's sync worker sends: :func:`take_snapshot` over real devices and a real outbox."""
+def snapshot(tmp_path, camera: Health, pending: int = 0, wrong_pins: int = 3) -> dict:
+    """What the kiosk's sync worker sends: :func:`take_snapshot` over real devices and a real outbox, with
+    the ``pin`` section of a real PIN lockout after ``wrong_pins`` wrong PINs."""
+    with MaintenanceStore.in_data_dir(tmp_path / f"maintenance-{pending}-{wrong_pins}") as store:
+        lockout = PinLockout(store, max_failures=100, initial_s=60.0, clock=lambda: 1_000.0)
+        for _ in range(wrong_pins):
+            lockout.record_failure()
+        pin = lockout.heartbeat()
     with Outbox(tmp_path / f"outbox-{pending}.sqlite3") as outbox:
         return take_snapshot(
-            devices=[("camera", Camera(camera)), ("printer", None)],
+            devices=[("camera", Camera(camera)), ("printer", SwitchedOffPrinter())],
             outbox=outbox,
             sync=None,
             power=None,
             data_dir=tmp_path,
             started_at=0.0,
-        ).as_dict() | {"failed_pin_attempts": 3}
+        ).as_dict() | {"pin": pin}
+
+
+def test_a_kiosk_whose_pin_entry_is_blocked_is_a_critical_alert(desk, tmp_path):
+    ok = Health(HealthStatus.OK, "")
+    desk.store.add_heartbeat("BMT-MODAYAG-01", snapshot(tmp_path, ok, wrong_pins=BLOCK_AFTER_FAILURES))
+    [kiosk] = fleet(desk.store, zone=WITA)
+    assert kiosk.pin_blocked and kiosk.failed_pin_attempts == BLOCK_AFTER_FAILURES
+    assert [a.severity for a in kiosk.alerts if "blocked" in a.message] == ["critical"]
 
 
 def test_a_failed_camera_and_pin_attempts_raise_alerts(desk, tmp_path):
