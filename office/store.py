@@ -52,7 +52,7 @@ from office.keys import ServerKeys, b64_length
 KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_TOKEN_LENGTH = 16
 #: Heartbeats kept per kiosk (older ones are deleted as new ones arrive).
-HEARTBEAT_HISTORY = 500
+HEARTBEAT_HISTORY = 2100
 ACTIVE, REVOKED = "active", "revoked"
 
 
