@@ -44,6 +44,7 @@ from kiosk.outbox import Outbox
 from kiosk.power_policy import PowerPolicy, ShutdownSequence, SupportsCheckpoint, journey_activity
 from kiosk.registration import Registration
 from kiosk.sealing import KioskIdentity
+from kiosk.service_notices import ServiceNotices
 from kiosk.state import KioskState
 from kiosk.sync import IngestClient, SyncWorker
 
@@ -240,7 +241,15 @@ def build_kiosk(
     def heartbeat() -> dict:
         return _health_snapshot(config, devices, outbox, sync, maintenance, started_at)
 
-    sync = SyncWorker(outbox, client, settings=config.sync, events=events, heartbeat=heartbeat)
+    notices = ServiceNotices()
+    sync = SyncWorker(
+        outbox,
+        client,
+        settings=config.sync,
+        events=events,
+        heartbeat=heartbeat,
+        on_heartbeat_answer=notices.update,
+    )
     registration = Registration(
         outbox=outbox,
         identity=identity,
@@ -249,7 +258,7 @@ def build_kiosk(
         events=events,
         wake_sync=sync.wake,
     )
-    journey = _journey(config, clock)
+    journey = _journey(config, clock, notices)
     policy = _power_policy(config, devices, outbox, sync, registration, journey, maintenance, clock)
     return Kiosk(
         config=config,
@@ -299,7 +308,7 @@ def _health_snapshot(
     return snapshot
 
 
-def _journey(config: Config, clock: Callable[[], float]) -> Journey:
+def _journey(config: Config, clock: Callable[[], float], notices: ServiceNotices) -> Journey:
     from kiosk.regions import districts_of
     from kiosk.services import load_services
 
@@ -310,6 +319,7 @@ def _journey(config: Config, clock: Callable[[], float]) -> Journey:
         idle_reset_s=config.ui.idle_reset_s,
         default_language=config.kiosk.language,
         clock=clock,
+        service_notices=notices,
     )
 
 

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kiosk import validation
 from kiosk.events import RecordSaved, RecordSaveFailed
 from kiosk.regions import District
+from kiosk.service_notices import ServiceNotice, ServiceNotices
 from kiosk.services import LANGUAGES, DocumentItem, FieldSpec, Service, ServiceCatalog
 from kiosk.validation import ValidationIssue
 
@@ -191,6 +192,9 @@ class ReceiptView:
     offline: bool
     #: The QR code's payload signed by the kiosk (:mod:`kiosk.receipt_qr`); None = the reference alone.
     qr_payload: str | None = None
+    #: The office's notices for this service in force when the record was saved ("e-KTP recording: the
+    #: recorder is broken today"), printed so the citizen knows before queuing.
+    service_notices: tuple[ServiceNotice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,8 @@ class Journey:
         clock: Monotonic seconds, for the idle timers (injected by tests).
         wall_clock: Seconds since the epoch, for the consent time.
         today: Today's date, for date validation.
+        service_notices: The office's service notices, kept up to date by the sync worker from its heartbeat
+            answers (thread-safe); None = none known.
     """
 
     def __init__(
@@ -272,8 +278,10 @@ class Journey:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         today: Callable[[], datetime.date] = datetime.date.today,
+        service_notices: ServiceNotices | None = None,
     ) -> None:
         self.catalog = catalog
+        self._service_notices = service_notices or ServiceNotices(wall_clock)
         self.districts = tuple(districts)
         self.idle_warning_s = idle_warning_s
         self.idle_reset_s = idle_reset_s
@@ -711,6 +719,10 @@ class Journey:
         self._go(Step.SAVING)
         return request
 
+    def notices_for(self, service_id: str) -> tuple[ServiceNotice, ...]:
+        """The office's notices in force for a service (shown on its button and printed on the receipt)."""
+        return self._service_notices.for_service(service_id)
+
     def saved(self, reference: str, record_id: str, qr_payload: str | None = None) -> bool:
         """Saving -> receipt, once the record is committed. The personal data is dropped at once: the record
         is sealed in the outbox and the receipt holds nothing personal."""
@@ -725,6 +737,7 @@ class Journey:
             photo_note=self._photo_note,
             offline=not self._capabilities.network_ok,
             qr_payload=qr_payload,
+            service_notices=self.notices_for(self._service.id),
         )
         self._drop_answers()
         self._go(Step.RECEIPT)

@@ -217,7 +217,7 @@ def build_receipt(
         lines.append(f"- {label}" if item.required else f"- {label} {translate(_IF_APPLICABLE)}")
         if item.note is not None:
             lines.append(f"  {item.note.get(language)}")
-    notes = []
+    notes = [notice.text(language) for notice in view.service_notices]
     if view.photo_note == PHOTO_AT_COUNTER:
         notes.append(translate(_PHOTO_AT_COUNTER))
     if view.offline:

@@ -948,7 +948,7 @@ class Torture:
                 )
                 store = self.lab.store()
                 try:
-                    result = import_bundle(store, self.lab.keys, bundle, self.workdir / "acks")
+                    result = import_bundle(store, bundle, self.workdir / "acks")
                 finally:
                     store.close()
                 apply_ack(outbox, result.ack, self.lab.keys.sign_public, kiosk_id=self.lab.kiosk_id)

@@ -325,18 +325,32 @@ class IngestClient:
             )
         return ProbeResult(True, "unknown", status, latency, f"{where}; credentials not checked")
 
-    def heartbeat(self, snapshot: Mapping[str, Any]) -> bool:
-        """``POST /v1/heartbeat`` with a health snapshot (JSON object); True when the server stored it."""
+    def heartbeat(self, snapshot: Mapping[str, Any]) -> dict[str, Any] | None:
+        """``POST /v1/heartbeat`` with a health snapshot (JSON object).
+
+        Returns:
+            The office's answer (a JSON object: the time it stored the heartbeat and the service notices in
+            force) when it stored the heartbeat, ``{}`` when the answer was no JSON object; None when the
+            heartbeat was not stored.
+        """
         body = json.dumps(snapshot, sort_keys=True, default=str).encode()
         headers = {**self._auth_headers(), "Content-Type": "application/json"}
         try:
-            status, _headers, _body = self._exchange("POST", "/v1/heartbeat", body, headers, self.timeout)
+            status, _headers, answer = self._exchange("POST", "/v1/heartbeat", body, headers, self.timeout)
         except (OSError, http.client.HTTPException) as exc:
             log.debug("heartbeat not delivered: %s", self._describe(exc))
-            return False
+            return None
         if status != HTTPStatus.OK:
             log.debug("heartbeat refused with %d", status)
-        return status == HTTPStatus.OK
+            return None
+        try:
+            parsed = json.loads(answer or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        if not isinstance(parsed, dict):
+            log.debug("heartbeat stored, but its answer is not a JSON object")
+            return {}
+        return parsed
 
     def abort(self) -> None:
         """Cut the request in flight short (from another thread); it fails with a connection error.

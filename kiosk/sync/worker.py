@@ -93,6 +93,8 @@ class SyncWorker:
             so it must be thread-safe and quick. None = no heartbeats.
         monotonic: the clock every wait is scheduled on (never jumps); tests inject a fake one and call
             :meth:`wake`.
+        on_heartbeat_answer: given the office's answer to each heartbeat it stored (the service notices in
+            force, :meth:`kiosk.service_notices.ServiceNotices.update`); called on the worker's thread.
     """
 
     def __init__(
@@ -106,8 +108,10 @@ class SyncWorker:
         rng: random.Random | None = None,
         heartbeat: Callable[[], Mapping[str, Any]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        on_heartbeat_answer: Callable[[Mapping[str, Any]], object] | None = None,
     ) -> None:
         self._outbox = outbox
+        self._on_heartbeat_answer = on_heartbeat_answer
         self._client = client
         self._settings = settings
         self._events = events
@@ -332,7 +336,12 @@ class SyncWorker:
             "limit_bytes": room.limit_bytes,
             "free_bytes": room.free_bytes,
         }
-        self._client.heartbeat(snapshot)
+        answer = self._client.heartbeat(snapshot)
+        if answer is not None and self._on_heartbeat_answer is not None:
+            try:
+                self._on_heartbeat_answer(answer)
+            except Exception:  # the office's answer must never stop deliveries
+                log.exception("the office's heartbeat answer could not be taken")
 
     def _publish(self, state: str, next_due: float | None = None) -> None:
         """Refresh the status snapshot (worker thread only); post it when something a person sees changed.

@@ -17,6 +17,7 @@ from kiosk.events import RecordSaved, RecordSaveFailed
 from kiosk.journey import Journey
 from kiosk.power_policy import PowerPolicy, ShutdownSequence
 from kiosk.regions import districts_of
+from kiosk.service_notices import ServiceNotices
 from kiosk.services import load_services
 from kiosk.state import KioskState
 from ui.app import App, open_display
@@ -108,6 +109,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
         size: tuple[int, int] = (800, 480),
         idle_warning_s: float = 60.0,
         idle_reset_s: float = 30.0,
+        service_notices: ServiceNotices | None = None,
     ) -> OnScreen:
         pygame.display.set_mode(size)
         clock = FakeClock()
@@ -120,6 +122,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
             default_language=language,
             idle_warning_s=idle_warning_s,
             idle_reset_s=idle_reset_s,
+            service_notices=service_notices,
         )
         devices = devices or Devices()
         registration = registration or FakeRegistration(events, fail=fail)

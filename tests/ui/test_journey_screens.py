@@ -478,3 +478,47 @@ def test_a_full_kiosk_says_so_before_anyone_types(on_screen):
         "This kiosk is full and cannot take new registrations. Please go to the counter."
         in screen.pilot.texts()
     )
+
+
+def test_the_offices_notice_shows_on_the_service_button_and_is_printed_on_the_receipt(on_screen):
+    """The office marks e-KTP recording unavailable; the answer to a heartbeat carries it to the kiosk."""
+    import datetime
+
+    from kiosk.registration import build_receipt
+    from kiosk.service_notices import ServiceNotices
+
+    notices = ServiceNotices(clock=lambda: 1_000.0)
+    tomorrow = datetime.datetime.fromtimestamp(90_000.0, datetime.UTC).isoformat()
+    text = {
+        "id": "Perekaman e-KTP: alat rusak hari ini",
+        "en": "e-KTP recording: the recorder is broken today",
+    }
+    answer = {
+        "notices": [
+            {"id": 7, "service": "ektp", "level": "unavailable", "text": text, "expires_at": tomorrow}
+        ]
+    }
+    assert notices.update(answer)
+    screen = on_screen(service_notices=notices, language="en")
+    start_to(screen, Step.CHECKLIST, language="en")
+    screen.pilot.tap("nav.back")
+    shown = screen.pilot.find("service.ektp").texts()
+    assert text["en"] in shown and EKTP.description.get("en") not in shown
+    # The other services keep their description.
+    assert (
+        load_services().get("kk_change").description.get("en")
+        in screen.pilot.find("service.kk_change").texts()
+    )
+    # Registered while the notice is in force: the printed receipt says it too.
+    screen.pilot.tap("service.ektp")
+    screen.pilot.tap("nav.next")
+    auto = Autopilot(screen.pilot, screen.view)
+    auto.fill_step(values("ektp"), name="identity")
+    auto.fill_step(values("ektp"), name="details")
+    assert screen.journey.step is Step.SIGNATURE  # no camera: the photo is taken at the counter
+    auto.sign()
+    screen.pilot.tap("review.consent")
+    screen.pilot.tap("nav.next")
+    assert screen.journey.step is Step.RECEIPT
+    assert text["id"] in build_receipt(screen.journey.receipt, "id").lines
+    assert text["en"] in build_receipt(screen.journey.receipt, "en").lines

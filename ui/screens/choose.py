@@ -69,6 +69,11 @@ class LanguageScreen(Screen):
         )
         return widgets
 
+    def _detail(self, service_id: str, description: str) -> str:
+        """The button's second line: the office's notice for the service today, else its description."""
+        notices = self.journey.notices_for(service_id)
+        return notices[0].text(self.journey.language) if notices else description
+
 
 class ServiceScreen(Screen):
     """The services as large cards with a one-line description, two per row."""
@@ -111,8 +116,13 @@ class ServiceScreen(Screen):
                     service.name.get(lang),
                     lambda sid=service.id: self.journey.choose_service(sid),
                     style="choice",
-                    detail=service.description.get(lang),
+                    detail=self._detail(service.id, service.description.get(lang)),
                     selected=self.journey.service is not None and self.journey.service.id == service.id,
                 )
             )
         return widgets
+
+    def _detail(self, service_id: str, description: str) -> str:
+        """The button's second line: the office's notice for the service today, else its description."""
+        notices = self.journey.notices_for(service_id)
+        return notices[0].text(self.journey.language) if notices else description
