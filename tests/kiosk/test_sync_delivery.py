@@ -6,18 +6,17 @@ from __future__ import annotations
 import random
 import socket
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
 from fault_proxy import Fault
 from ingest_lab import IngestLab
 
-from hal.events import EventQueue
 from kiosk.config import SyncSettings
 from kiosk.events import DeliveryAlert, RecordRejected
 from kiosk.protocol import Problem
-from kiosk.sync import FOREIGN_REJECTION_BACKOFF_S, SyncStatus, SyncWorker
+from kiosk.sync import FOREIGN_REJECTION_BACKOFF_S, SyncWorker
+from tests.kiosk.worker_waits import settled, wait_for
 
 SETTINGS = SyncSettings(
     backoff_initial_s=2.0,
@@ -72,25 +71,6 @@ def start_worker(lab, outbox, wall, mono, events):
     yield start
     for worker in workers:
         worker.stop()
-
-
-def wait_for(worker: SyncWorker, events: EventQueue, check: Callable[[SyncStatus], bool], timeout=15.0):
-    """Wait on the worker's events (not by sleeping) until its status passes ``check``."""
-    woken = threading.Event()
-    events.add_waker(woken.set)
-    try:
-        deadline = time.monotonic() + timeout
-        while not check(status := worker.status()):
-            assert time.monotonic() < deadline, f"worker never got there; last status {status}"
-            woken.wait(0.25)
-            woken.clear()
-        return status
-    finally:
-        events.remove_waker(woken.set)
-
-
-def settled(sent: int, dead: int = 0) -> Callable[[SyncStatus], bool]:
-    return lambda s: s.state == "idle" and s.counts.get("sent") == sent and s.counts.get("dead") == dead
 
 
 # -- no head-of-line blocking (item 3) --------------------------------------------------------------------

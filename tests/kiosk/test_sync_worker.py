@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import threading
-import time
-from collections.abc import Callable
 
 import pytest
 from fault_proxy import Fault
 from ingest_lab import IngestLab
 
-from hal.events import EventQueue
 from kiosk.config import SyncSettings
 from kiosk.events import CredentialsRejected, RecordRejected, SyncStatusChanged
 from kiosk.outbox import META_LAST_SYNC
-from kiosk.sync import IngestClient, SyncStatus, SyncWorker, full_jitter_backoff, sync_once
+from kiosk.sync import IngestClient, SyncWorker, full_jitter_backoff, sync_once
+from tests.kiosk.worker_waits import settled, wait_for
 
 SETTINGS = SyncSettings(
     backoff_initial_s=2.0,
@@ -68,25 +65,6 @@ def make_worker(lab, proxy, outbox, clock, events):
     yield make
     for worker in workers:
         worker.stop()
-
-
-def wait_for(worker: SyncWorker, events: EventQueue, check: Callable[[SyncStatus], bool], timeout=10.0):
-    """Wait (on the worker's own events, not by sleeping) until its status passes ``check``."""
-    woken = threading.Event()
-    events.add_waker(woken.set)
-    try:
-        deadline = time.monotonic() + timeout
-        while not check(status := worker.status()):
-            assert time.monotonic() < deadline, f"worker never got there; last status {status}"
-            woken.wait(0.25)
-            woken.clear()
-        return status
-    finally:
-        events.remove_waker(woken.set)
-
-
-def settled(sent: int, dead: int = 0) -> Callable[[SyncStatus], bool]:
-    return lambda s: s.state == "idle" and s.counts.get("sent") == sent and s.counts.get("dead") == dead
 
 
 def test_worker_drains_oldest_first_and_is_woken_on_enqueue(lab, server, outbox, make_worker, events):
