@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -129,5 +129,9 @@ class JourneyMachine(RuleBasedStateMachine):
         assert all(len(value) <= 200 for value in journey.fields.values())
 
 
-JourneyMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+# too_slow: the first st.text() on a machine builds Hypothesis's Unicode table, about 50 s at Pi 4 speed
+# (tools/arm64-suite); the test is about what the journey does with any text, not about how fast it is made.
+JourneyMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 test_random_use_keeps_the_journey_consistent = JourneyMachine.TestCase
