@@ -25,13 +25,15 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy
+from typing import TYPE_CHECKING
 
 from hal.device import Device, Health, HealthStatus
 from hal.errors import DeviceError, DeviceFallbackWarning, DeviceTimeout
 from hal.events import EventQueue
 from hal.settings import CameraSettings
+
+if TYPE_CHECKING:
+    import numpy
 
 __all__ = ["Camera", "Frame", "blank_picture_problem", "open_camera"]
 
@@ -69,6 +71,8 @@ def blank_picture_problem(rgb: numpy.ndarray) -> str | None:
     Returns:
         ``"picture is black"``, ``"picture is one flat colour"`` or None.
     """
+    import numpy  # not at import: the welcome screen needs no numpy (kiosk.warm_up loads it after)
+
     # Every 4th pixel is plenty to tell a blank picture and keeps this cheap at full resolution.
     sample = rgb[::4, ::4].astype(numpy.float32)
     if sample.size == 0:
