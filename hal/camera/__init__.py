@@ -166,6 +166,18 @@ class Camera(Device, abc.ABC):
         if worker is not None:
             worker.join(timeout=_STOP_WAIT_S)
 
+    def forget_last_frame(self) -> None:
+        """Drop the newest preview frame once the preview has stopped; does nothing while it runs.
+
+        A stopped preview's last frame shows whoever stood in front of the camera, in half a megabyte or
+        more of pixels: the kiosk forgets it when a citizen's session ends.
+        """
+        with self._worker_lock:
+            if self._worker is not None and self._worker.is_alive():
+                return
+            with self._frames:
+                self._latest = None
+
     @property
     def previewing(self) -> bool:
         """True while the preview worker runs."""
