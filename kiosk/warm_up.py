@@ -77,11 +77,21 @@ def import_lean_storage() -> None:
     import_without("sqlite_utils", "numpy")
 
 
-def warm_up(modules: Sequence[str] = WARM_UP_MODULES, *, regions: bool = True) -> list[str]:
-    """Import ``modules`` and, with ``regions``, load the NIK prefix table; return the problems found.
+def warm_up(
+    modules: Sequence[str] = WARM_UP_MODULES,
+    *,
+    regions: bool = True,
+    then: Sequence[Callable[[], object]] = (),
+) -> list[str]:
+    """Import ``modules``, load the NIK prefix table (``regions``), call ``then``; return the problems.
 
-    A module that fails to import is logged and skipped, never raised: the step that needs it reports the
-    problem in its own words when it is reached, as it would have without a warm-up.
+    A module that fails to import (or a call that raises) is logged and skipped, never raised: the step that
+    needs it reports the problem in its own words when it is reached, as it would have without a warm-up.
+
+    Args:
+        modules: Modules to import.
+        regions: Load the NIK prefix table (kiosk.regions.preload).
+        then: Calls that prepare devices once their libraries are loaded (``Camera.prepare``).
     """
     problems = []
     for name in modules:
@@ -96,23 +106,32 @@ def warm_up(modules: Sequence[str] = WARM_UP_MODULES, *, regions: bool = True) -
             region_table.preload()
         except Exception as exc:  # noqa: BLE001 - the identity step loads it again and says why
             problems.append(f"region table: {exc}")
+    for call in then:
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - the device reports its own failure when it is used
+            problems.append(f"{getattr(call, '__qualname__', call)}: {exc}")
     for problem in problems:
         log.warning("warm-up: could not load %s", problem)
     return problems
 
 
 def start_warm_up(
-    extra: Sequence[str] = (), *, on_done: Callable[[list[str]], None] | None = None
+    extra: Sequence[str] = (),
+    *,
+    then: Sequence[Callable[[], object]] = (),
+    on_done: Callable[[list[str]], None] | None = None,
 ) -> threading.Thread:
     """Run :func:`warm_up` of :data:`WARM_UP_MODULES` and ``extra`` on a daemon thread; return the thread.
 
     Args:
         extra: Modules of the layers above (the UI's picture decoding) to import as well.
+        then: Calls that prepare devices after the imports (the camera's :meth:`~hal.camera.Camera.prepare`).
         on_done: Called on the thread with the problems found (tests wait on it instead of sleeping).
     """
 
     def run() -> None:
-        problems = warm_up((*WARM_UP_MODULES, *extra))
+        problems = warm_up((*WARM_UP_MODULES, *extra), then=then)
         if on_done is not None:
             on_done(problems)
 

@@ -1040,7 +1040,7 @@ try:
     result = {}
     if sys.argv[2] == "warm":
         began = time.perf_counter()
-        warm_up()
+        warm_up(then=(kiosk.devices.camera.prepare,))
         result["warm_up_s"] = time.perf_counter() - began
     camera = kiosk.devices.camera
     began = time.perf_counter()

@@ -88,7 +88,7 @@ def run_kiosk(
         watchdog.ready("serving")
         # What the welcome screen did not need (OpenCV, numpy, the receipt's libraries, the NIK prefix
         # table), now, in the background, so that the first photo step and receipt do not wait for it.
-        start_warm_up(UI_WARM_UP)
+        start_warm_up(UI_WARM_UP, then=(kiosk.devices.camera.prepare,))
         log.info("kiosk serving")
         app.run()
         return 0

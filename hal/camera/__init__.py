@@ -166,6 +166,13 @@ class Camera(Device, abc.ABC):
         if worker is not None:
             worker.join(timeout=_STOP_WAIT_S)
 
+    def prepare(self) -> None:
+        """Load ahead what the first picture needs, so that the photo step's first frame comes sooner.
+
+        Safe on any thread, at any time; the kiosk calls it from its warm-up after the first welcome frame.
+        The base camera has nothing to prepare; a backend that loads something lazily overrides it.
+        """
+
     def forget_last_frame(self) -> None:
         """Drop the newest preview frame once the preview has stopped; does nothing while it runs.
 

@@ -86,6 +86,12 @@ class SimulatedCamera(Camera):
             self._fault = fault
             self._fault_changed.notify_all()
 
+    def prepare(self) -> None:
+        """Make the scene now (decoding the bundled face takes a few ms and needs OpenCV)."""
+        if self._scene is None:
+            # Two threads may both get here (the warm-up and the preview); making it twice is harmless.
+            self._scene = _scene_from_settings(self.settings)
+
     # -- backend steps --------------------------------------------------------------------------
     def _open(self) -> None:
         # The bundled scenes are made at the first picture, not at start-up: they need OpenCV and numpy,
@@ -140,11 +146,10 @@ class SimulatedCamera(Camera):
             import numpy
 
             return numpy.zeros((size[1], size[0], 3), numpy.uint8)
-        scene = self._scene
-        if scene is None:
-            # Two threads may both get here (preview and still); making the scene twice is harmless.
-            scene = self._scene = _scene_from_settings(self.settings)
-        return scene.render(self._shots, size)
+        if self._scene is None:
+            self.prepare()
+        assert self._scene is not None
+        return self._scene.render(self._shots, size)
 
 
 def _scene_from_settings(settings: CameraSettings) -> Scene:

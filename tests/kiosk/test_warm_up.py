@@ -161,3 +161,19 @@ def test_start_warm_up_calls_back_on_its_own_thread():
     warm_up.start_warm_up(on_done=done).join(120)
     assert finished.is_set()
     assert seen == ["warm-up"]
+
+
+def test_the_preparing_calls_run_after_the_imports_and_their_failures_are_reported():
+    calls: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("camera unplugged")
+
+    problems = warm_up.warm_up(
+        ("kiosk.photo_quality",),
+        regions=False,
+        then=(lambda: calls.append(str("kiosk.photo_quality" in sys.modules)), broken),
+    )
+    assert calls == ["True"]
+    assert len(problems) == 1
+    assert "camera unplugged" in problems[0]
