@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: The UI's modules that the welcome screen leaves for the warm-up: photo decoding (OpenCV, numpy), and
 #: pygame's numpy module, which ``kiosk run`` leaves out of pygame's own import (kiosk.warm_up).
-UI_WARM_UP = ("ui.pictures", "pygame.surfarray")
+UI_WARM_UP = ("ui.pictures", "pygame.surfarray", "ui.maintenance.scene")
 
 
 def make_view(kiosk: Kiosk, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:
