@@ -84,16 +84,19 @@ def _reachable(*roots: object) -> list[object]:
     in their own objects is not the kiosk's.
     """
     gc.collect()
-    own = [
-        vars(module)
-        for name, module in list(sys.modules.items())
-        if module is not None and name.split(".")[0] in ("hal", "kiosk", "ui") and name != "ui.citizens"
-    ]
+    own, foreign = [], set()
+    for name, module in list(sys.modules.items()):
+        if module is None:
+            continue
+        if name.split(".")[0] in ("hal", "kiosk", "ui") and name != "ui.citizens":
+            own.append(vars(module))
+        else:
+            foreign.add(id(vars(module)))  # reached through a function's globals: a library's, not ours
     seen: dict[int, object] = {}
     todo = [*roots, *own]
     while todo:
         thing = todo.pop()
-        if id(thing) in seen or isinstance(thing, types.ModuleType):
+        if id(thing) in seen or id(thing) in foreign or isinstance(thing, types.ModuleType):
             continue
         seen[id(thing)] = thing
         todo.extend(referent for referent in gc.get_referents(thing) if id(referent) not in seen)
