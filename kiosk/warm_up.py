@@ -30,7 +30,8 @@ from types import ModuleType
 log = logging.getLogger(__name__)
 
 #: What the welcome screen leaves for later, in the order the journey needs it: the camera preview and
-#: face check (photo step), then the receipt's renderer and printer library.
+#: face check (photo step), then the receipt's renderer. Not python-escpos: the simulated printer does not
+#: use it, and a real printer's backend imports it when the printer is opened.
 WARM_UP_MODULES: tuple[str, ...] = (
     "numpy",
     "cv2",
@@ -40,7 +41,6 @@ WARM_UP_MODULES: tuple[str, ...] = (
     "segno",
     "PIL.Image",
     "hal.printer.receipt_image",
-    "escpos.printer",
 )
 
 

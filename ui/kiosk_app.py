@@ -24,8 +24,10 @@ from ui.text import TextRenderer, find_fonts
 log = logging.getLogger(__name__)
 
 #: The UI's modules that the welcome screen leaves for the warm-up: photo decoding (OpenCV, numpy), and
-#: pygame's numpy module, which ``kiosk run`` leaves out of pygame's own import (kiosk.warm_up).
-UI_WARM_UP = ("ui.pictures", "pygame.surfarray", "ui.maintenance.scene")
+#: pygame's numpy module, which ``kiosk run`` leaves out of pygame's own import (kiosk.warm_up). Maintenance
+#: mode's scene is not among them: it would hold ~10 MB for a technician's visit, and its first long press
+#: can afford the ~0.1 s of imports.
+UI_WARM_UP = ("ui.pictures", "pygame.surfarray")
 
 
 def make_view(kiosk: Kiosk, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:

@@ -79,7 +79,7 @@ def test_the_first_welcome_frame_needs_no_camera_printer_or_setuptools_libraries
     assert {"pygame", "ui.kiosk_app", "ui.screens.welcome", "kiosk.assembly", "sqlite_utils"} <= modules
     loaded_early = sorted(m for m in modules if m.split(".")[0] in LEFT_FOR_LATER)
     assert loaded_early == []
-    # Maintenance mode's scene and pages wait for the first long press (or the warm-up).
+    # Maintenance mode's scene and pages wait for the first long press.
     assert sorted(m for m in modules if m.startswith(("ui.maintenance.scene", "ui.maintenance.pages"))) == []
     assert "ui.maintenance.switch" in modules  # the hidden entry itself is there from the first frame
 
@@ -113,7 +113,7 @@ def test_the_warm_up_loads_what_the_welcome_screen_left_out(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["problems"] == []
     assert result["daemon"] is True
-    assert {"escpos", "cv2", "numpy", "PIL", "segno"} <= set(result["modules"])
+    assert {"cv2", "numpy", "PIL", "segno"} <= set(result["modules"])
     assert result["flat"] is True  # the NIK prefix table is loaded before the first NIK is typed
 
 

@@ -23,8 +23,8 @@ __all__ = ["KioskScenes", "LogLine", "MaintenanceMode", "MaintenanceScene", "Rec
 
 
 def __getattr__(name: str) -> Any:
-    # The scene and its pages are imported at the first long press (or by the warm-up after the first
-    # welcome frame), not with the citizens' welcome screen: a tenth of the kiosk's start-up.
+    # The scene and its pages are imported at the first long press, not with the citizens' welcome screen:
+    # a tenth of the kiosk's start-up, and memory only a technician's visit needs.
     if name == "MaintenanceScene":
         from ui.maintenance.scene import MaintenanceScene
 
