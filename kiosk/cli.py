@@ -15,6 +15,7 @@ import sys
 
 from kiosk import __version__
 from kiosk.config import ConfigError
+from kiosk.warm_up import import_lean_storage
 
 #: Command modules, in the order ``kiosk --help`` lists them.
 COMMAND_MODULES = (
@@ -56,6 +57,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
+    # Before the commands (and through them sqlite-utils) are imported: see kiosk.warm_up.
+    import_lean_storage()
     parser = build_parser()
     args = parser.parse_args(argv)
     # force: python-escpos calls logging.basicConfig() when it is imported (through hal.printer), which

@@ -20,6 +20,7 @@ from hal.events import Event, EventQueue
 from kiosk.assembly import FaceCheck, face_check
 from kiosk.devices import Devices
 from kiosk.journey import Journey, SaveRequest, Step
+from kiosk.memory import return_free_memory
 from kiosk.state import KioskState
 from ui.frame import FramedScene
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator
@@ -217,6 +218,8 @@ class JourneyView(FramedScene):
                 self._screen.leave()
             except Exception:  # leaving a screen must never keep the citizen stuck on it
                 log.exception("leaving the %s screen failed", self._screen_step)
+        if step is Step.WELCOME and self._screen_step not in (None, Step.WELCOME):
+            self._end_of_session()
         self.translator.set_language(self.journey.language)
         if step is Step.WELCOME and self.high_contrast != self._configured_contrast:
             self.set_high_contrast(self._configured_contrast)  # a citizen's choice ends with their session
@@ -224,6 +227,16 @@ class JourneyView(FramedScene):
         self._screen_step = step
         self._tree_key = None
         self._screen.enter()
+
+    def _end_of_session(self) -> None:
+        """A citizen's session ended (receipt, cancel or idle): forget what it left behind in memory.
+
+        The text cache holds a surface for every prefix of every number and name they typed, the camera its
+        last frame of their face; both go, and the freed memory is handed back (kiosk.memory).
+        """
+        self.text.clear()
+        self.devices.camera.forget_last_frame()
+        return_free_memory()
 
     def _build(self, screen: Screen) -> Widget:
         m = self.kit.metrics

@@ -8,15 +8,23 @@ beside the main loop.
 
 from __future__ import annotations
 
-import cv2
-import numpy
+from typing import TYPE_CHECKING
+
 import pygame
+
+if TYPE_CHECKING:
+    import numpy
 
 
 def decode(data: bytes) -> numpy.ndarray | None:
     """JPEG or PNG bytes to an ``H x W x 3`` RGB array (on any thread); None when they do not decode."""
     if not data:
         return None
+    # OpenCV and numpy are imported at the first picture (on a worker), not with the welcome screen;
+    # kiosk.warm_up has usually loaded them in the background by then.
+    import cv2
+    import numpy
+
     bgr = cv2.imdecode(numpy.frombuffer(data, numpy.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         return None
@@ -27,5 +35,7 @@ def to_surface(rgb: numpy.ndarray | None) -> pygame.Surface | None:
     """A decoded picture as a pygame surface (on the UI thread)."""
     if rgb is None:
         return None
+    import numpy
+
     height, width = rgb.shape[:2]
     return pygame.image.frombytes(numpy.ascontiguousarray(rgb).tobytes(), (width, height), "RGB")

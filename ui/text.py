@@ -73,6 +73,10 @@ def find_fonts(preferred: str = "", families: tuple[tuple[str, str], ...] = _FON
     return FontFiles(None, None)
 
 
+#: Text pixels the renderer keeps: many screens' worth (a screen's texts take well under 1 MB at 1280 x 800).
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+
+
 class TextRenderer:
     """Renders text with ``pygame.freetype`` and keeps every rendered line in an LRU cache.
 
@@ -80,9 +84,11 @@ class TextRenderer:
         fonts: The font files to use.
         max_entries: Rendered surfaces kept; old ones are dropped first. A screen needs a few
             dozen, so the default keeps many screens' worth without growing without bound.
+        max_bytes: Pixels kept, in bytes; old surfaces are dropped first. Typing renders a surface per
+            keystroke, so the count alone let a single journey hold ~50 MB of text pixels.
     """
 
-    def __init__(self, fonts: FontFiles, *, max_entries: int = 1500) -> None:
+    def __init__(self, fonts: FontFiles, *, max_entries: int = 1500, max_bytes: int = MAX_TEXT_BYTES) -> None:
         if not pygame.freetype.get_init():
             pygame.freetype.init()
         self.fonts = fonts
@@ -99,6 +105,8 @@ class TextRenderer:
         self._surfaces: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._wraps: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
         self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0  # pixels held by the surfaces in self._surfaces
         self.renders = 0  # how many times text was really laid out (benchmarks and tests read it)
 
     def _face(self, bold: bool) -> pygame.freetype.Font:
@@ -137,8 +145,10 @@ class TextRenderer:
             face.render_to(surface, (left, ascender), text, fgcolor=color, size=size)
         self.renders += 1
         self._surfaces[key] = surface
-        if len(self._surfaces) > self._max:
-            self._surfaces.popitem(last=False)
+        self._bytes += _pixel_bytes(surface)
+        while len(self._surfaces) > 1 and (len(self._surfaces) > self._max or self._bytes > self._max_bytes):
+            _, dropped = self._surfaces.popitem(last=False)
+            self._bytes -= _pixel_bytes(dropped)
         return surface
 
     def wrap(self, text: str, size: int, max_width: int, *, bold: bool = False) -> tuple[str, ...]:
@@ -191,7 +201,12 @@ class TextRenderer:
     def clear(self) -> None:
         """Forget every cached surface (after a theme or resolution change)."""
         self._surfaces.clear()
+        self._bytes = 0
         self._wraps.clear()
+
+
+def _pixel_bytes(surface: pygame.Surface) -> int:
+    return surface.get_pitch() * surface.get_height()
 
 
 def _advance(face: pygame.freetype.Font, text: str, size: int) -> int:

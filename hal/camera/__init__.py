@@ -25,13 +25,15 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy
+from typing import TYPE_CHECKING
 
 from hal.device import Device, Health, HealthStatus
 from hal.errors import DeviceError, DeviceFallbackWarning, DeviceTimeout
 from hal.events import EventQueue
 from hal.settings import CameraSettings
+
+if TYPE_CHECKING:
+    import numpy
 
 __all__ = ["Camera", "Frame", "blank_picture_problem", "open_camera"]
 
@@ -69,6 +71,8 @@ def blank_picture_problem(rgb: numpy.ndarray) -> str | None:
     Returns:
         ``"picture is black"``, ``"picture is one flat colour"`` or None.
     """
+    import numpy  # not at import: the welcome screen needs no numpy (kiosk.warm_up loads it after)
+
     # Every 4th pixel is plenty to tell a blank picture and keeps this cheap at full resolution.
     sample = rgb[::4, ::4].astype(numpy.float32)
     if sample.size == 0:
@@ -161,6 +165,25 @@ class Camera(Device, abc.ABC):
         worker = self._signal_stop()
         if worker is not None:
             worker.join(timeout=_STOP_WAIT_S)
+
+    def prepare(self) -> None:
+        """Load ahead what the first picture needs, so that the photo step's first frame comes sooner.
+
+        Safe on any thread, at any time; the kiosk calls it from its warm-up after the first welcome frame.
+        The base camera has nothing to prepare; a backend that loads something lazily overrides it.
+        """
+
+    def forget_last_frame(self) -> None:
+        """Drop the newest preview frame once the preview has stopped; does nothing while it runs.
+
+        A stopped preview's last frame shows whoever stood in front of the camera, in half a megabyte or
+        more of pixels: the kiosk forgets it when a citizen's session ends.
+        """
+        with self._worker_lock:
+            if self._worker is not None and self._worker.is_alive():
+                return
+            with self._frames:
+                self._latest = None
 
     @property
     def previewing(self) -> bool:

@@ -19,16 +19,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Literal, get_args
-
-import numpy
+from typing import TYPE_CHECKING, Literal, get_args
 
 from hal.camera import Camera
-from hal.camera.jpeg import encode_rgb
-from hal.camera.scenes import FaceScene, Scene, TestPatternScene
 from hal.errors import DeviceClosed, DeviceDisconnected, DeviceNotFound, DeviceTimeout
 from hal.events import EventQueue
 from hal.settings import CameraSettings
+
+if TYPE_CHECKING:
+    import numpy
+
+    from hal.camera.scenes import Scene
 
 Fault = Literal["none", "hang", "disconnect", "black"]
 FAULTS: tuple[str, ...] = get_args(Fault)
@@ -85,9 +86,18 @@ class SimulatedCamera(Camera):
             self._fault = fault
             self._fault_changed.notify_all()
 
+    def prepare(self) -> None:
+        """Make the scene now (decoding the bundled face takes a few ms and needs OpenCV)."""
+        if self._scene is None:
+            # Two threads may both get here (the warm-up and the preview); making it twice is harmless.
+            self._scene = _scene_from_settings(self.settings)
+
     # -- backend steps --------------------------------------------------------------------------
     def _open(self) -> None:
-        if self._scene is None:
+        # The bundled scenes are made at the first picture, not at start-up: they need OpenCV and numpy,
+        # which the welcome screen does not (kiosk.warm_up loads them after the first frame). A picture
+        # file named in the config is read now, so that an unusable one fails the open as before.
+        if self._scene is None and self.settings.simulated_image not in ("", "synthetic"):
             self._scene = _scene_from_settings(self.settings)
         # A hung camera still opens (the hang shows when asked for a picture); an unplugged one does not.
         if self.fault == "disconnect":
@@ -100,6 +110,8 @@ class SimulatedCamera(Camera):
 
     def _capture_still(self, timeout: float) -> bytes:
         fault = self._answer(timeout)
+        from hal.camera.jpeg import encode_rgb
+
         return encode_rgb(self._film(self.settings.still_size, fault), self.settings.jpeg_quality)
 
     def _interrupt(self) -> None:
@@ -131,12 +143,18 @@ class SimulatedCamera(Camera):
 
     def _film(self, size: tuple[int, int], fault: str) -> numpy.ndarray:
         if fault == "black":
+            import numpy
+
             return numpy.zeros((size[1], size[0], 3), numpy.uint8)
-        assert self._scene is not None  # set by _open, which every read follows
+        if self._scene is None:
+            self.prepare()
+        assert self._scene is not None
         return self._scene.render(self._shots, size)
 
 
 def _scene_from_settings(settings: CameraSettings) -> Scene:
+    from hal.camera.scenes import FaceScene, TestPatternScene
+
     if settings.simulated_image == "":
         return FaceScene.astronaut()
     if settings.simulated_image == "synthetic":

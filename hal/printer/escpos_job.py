@@ -9,9 +9,8 @@ while busy or offline.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import segno
 from escpos.constants import (
     QR_ECLEVEL_M,
     RT_MASK_LOWPAPER,
@@ -21,9 +20,11 @@ from escpos.constants import (
     RT_STATUS_ONLINE,
     RT_STATUS_PAPER,
 )
-from escpos.printer import Dummy
 
 from hal.printer.receipt import Layout, PrintLine, Style
+
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
 
 #: ``DLE EOT 2``: why the printer is offline (python-escpos names only n = 1 and n = 4).
 RT_STATUS_OFFLINE_CAUSE = RT_STATUS + b"\x02"
@@ -39,6 +40,8 @@ _QR_MODULE_MIN, _QR_MODULE_MAX = 3, 8
 
 def qr_module_dots(data: str, paper_width_dots: int) -> int:
     """Choose the QR module size so that the code spans at most 60 % of the paper."""
+    import segno  # at the first receipt: segno pulls in xml.sax and urllib (~70 ms) for its writers
+
     modules = segno.make(data, error="m", micro=False).symbol_size(border=0)[0]
     return max(_QR_MODULE_MIN, min(_QR_MODULE_MAX, int(paper_width_dots * 0.6) // modules))
 
@@ -52,6 +55,9 @@ def escpos_job(layout: Layout, paper_width_dots: int, profile: str = "default") 
         profile: python-escpos printer profile; it decides native QR versus a raster image and
             which cut the printer has.
     """
+    # python-escpos's printer module loads every printer profile (~0.5 s), so at the first job, not at import.
+    from escpos.printer import Dummy
+
     job = Dummy(profile=profile)
     job.hw("INIT")  # ESC @: forget whatever the previous job left set
     style = None

@@ -20,7 +20,6 @@ from hal.errors import DeviceError
 from hal.events import EventQueue
 from hal.printer.printer import PaperOut, PrinterOffline, ReceiptPrinter
 from hal.printer.receipt import Receipt, layout_receipt
-from hal.printer.receipt_image import render_receipt_image
 
 Fault = Literal["none", "offline", "paper_out"]
 
@@ -79,6 +78,11 @@ class SimulatedPrinter(ReceiptPrinter):
         self._check_open()
         with self._lock:
             self._raise_fault()
+            # Imported at the first receipt, not at start-up: the renderer pulls in Pillow, segno and
+            # python-escpos (whose printer profiles alone take ~0.5 s to load), none of which the welcome
+            # screen needs. The kiosk warms it up in the background after its first frame (kiosk.warm_up).
+            from hal.printer.receipt_image import render_receipt_image
+
             image = render_receipt_image(
                 layout_receipt(receipt, self.paper_width_dots), self.paper_width_dots
             )

@@ -29,6 +29,7 @@ from kiosk.cli import EXIT_OK, add_config_argument
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.core_dumps import forbid_core_dumps
 from kiosk.stop_signals import StopSignals
+from kiosk.warm_up import import_without
 
 __all__ = ["Kiosk", "build_kiosk", "register", "run", "simulator_config"]
 
@@ -104,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         config = msgspec.structs.replace(config, ui=msgspec.structs.replace(config.ui, fullscreen=False))
     if args.screenshots and not args.autopilot:
         raise ConfigError("--screenshots needs --autopilot")
+    # pygame's __init__ imports numpy for pygame.surfarray, which the kiosk does not use; without it the
+    # welcome screen comes up sooner, and the warm-up imports both after the first frame (kiosk.warm_up).
+    import_without("ui", "pkg_resources", "numpy")
     # The composition root is the one place in kiosk/ that imports the UI, and only here, lazily.
     from ui.kiosk_app import run_kiosk
 

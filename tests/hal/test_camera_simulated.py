@@ -289,3 +289,27 @@ def test_explicit_backend_without_hardware_is_failed_not_raised(monkeypatch, eve
             pi.capture_jpeg()
         assert pi.self_test().status is HealthStatus.FAILED
     assert all(isinstance(c, Camera) for c in (pi, webcam))
+
+
+# -- preparing ahead, forgetting after -----------------------------------------------------------------
+def test_a_prepared_camera_films_the_same_scene_as_one_that_was_not(events):
+    with (
+        SimulatedCamera(make_settings(), events) as prepared,
+        SimulatedCamera(make_settings(), events) as lazy,
+    ):
+        prepared.prepare()
+        prepared.prepare()  # twice is harmless
+        assert numpy.array_equal(decode(prepared.capture_jpeg()), decode(lazy.capture_jpeg()))
+
+
+def test_forget_last_frame_drops_the_picture_once_the_preview_stopped(camera):
+    camera.start_preview()
+    camera.wait_for_frame(0, WAIT)
+    camera.forget_last_frame()  # while previewing: kept, the photo step is using it
+    assert camera.latest_frame() is not None
+    camera.stop_preview()
+    camera.forget_last_frame()
+    assert camera.latest_frame() is None
+    camera.start_preview()  # the next citizen's preview starts afresh
+    assert camera.wait_for_frame(0, WAIT) is not None
+    camera.stop_preview()

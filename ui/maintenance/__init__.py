@@ -13,9 +13,20 @@ Wiring (``ui/kiosk_app.py``)::
     scenes.attach(app)
 """
 
+from typing import Any
+
 from ui.maintenance.log_lines import LogLine, RecentLogs
 from ui.maintenance.mode import MaintenanceMode, open_maintenance
-from ui.maintenance.scene import MaintenanceScene
 from ui.maintenance.switch import KioskScenes
 
 __all__ = ["KioskScenes", "LogLine", "MaintenanceMode", "MaintenanceScene", "RecentLogs", "open_maintenance"]
+
+
+def __getattr__(name: str) -> Any:
+    # The scene and its pages are imported at the first long press, not with the citizens' welcome screen:
+    # a tenth of the kiosk's start-up, and memory only a technician's visit needs.
+    if name == "MaintenanceScene":
+        from ui.maintenance.scene import MaintenanceScene
+
+        return MaintenanceScene
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

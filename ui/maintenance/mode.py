@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hal.events import EventQueue
 from kiosk.assembly import FaceCheck, Kiosk, face_check
@@ -24,9 +25,11 @@ from kiosk.sealing import KioskIdentity
 from kiosk.sync import IngestClient, SyncWorker
 from ui.i18n import DEFAULT_LANGUAGE
 from ui.maintenance.log_lines import RecentLogs
-from ui.maintenance.scene import MaintenanceScene
 from ui.maintenance.usb_sticks import mounted_sticks
 from ui.text import TextRenderer
+
+if TYPE_CHECKING:
+    from ui.maintenance.scene import MaintenanceScene
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,8 @@ class MaintenanceMode:
 
     def scene(self, leave: Callable[[], None]) -> MaintenanceScene:
         """A new maintenance scene, starting at the PIN pad; it calls ``leave()`` when it is done."""
+        from ui.maintenance.scene import MaintenanceScene  # at the first long press (see the package)
+
         return MaintenanceScene(self, leave)
 
     def close(self) -> None:

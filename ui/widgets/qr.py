@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pygame
-import segno
 
 from ui.widgets.base import Kit, Widget
 
@@ -18,6 +17,8 @@ def qr_surface(
     Error correction M survives a scuffed phone screen or a crumpled receipt; the quiet zone of
     four modules is what scanners expect.
     """
+    import segno  # at the first QR (the receipt), not with the welcome screen: it pulls in xml.sax
+
     code = segno.make(data, error="m", micro=False)
     rows = [list(row) for row in code.matrix_iter(scale=1, border=border)]
     n = len(rows)
