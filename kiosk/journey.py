@@ -337,6 +337,10 @@ class Journey:
         """Warnings on the current step the citizen has not confirmed yet ("is this correct?")."""
         return MappingProxyType(self._unconfirmed_warnings(self._step))
 
+    def has_answers(self) -> bool:
+        """Whether the citizen entered anything (a field, a photo, a signature) that leaving would discard."""
+        return bool(any(self._fields.values()) or self._photo is not None or self._signature is not None)
+
     @property
     def photo_jpeg(self) -> bytes | None:
         """The accepted face photo (JPEG), or None."""
