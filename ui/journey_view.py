@@ -314,7 +314,7 @@ class JourneyView(FramedScene):
         other = next(code for code in LANGUAGES if code != self.journey.language)
         lang_w = m.px(190)
         lang = pygame.Rect(
-            band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44)
+            band.right - m.margin - lang_w, band.y + (band.height - m.touch_min) // 2, lang_w, m.touch_min
         )
         into.append(
             Button(

@@ -108,6 +108,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
         size: tuple[int, int] = (800, 480),
         idle_warning_s: float = 60.0,
         idle_reset_s: float = 30.0,
+        high_contrast: bool = False,
     ) -> OnScreen:
         pygame.display.set_mode(size)
         clock = FakeClock()
@@ -133,6 +134,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
             registration=registration,
             kiosk_id="TEST-KIOSK",
             events=events,
+            high_contrast=high_contrast,
         )
         app = App(view, events, clock=clock, state=state)
         view.attach(app)

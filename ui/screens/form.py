@@ -281,7 +281,6 @@ class FormScreen(Screen):
         area = pygame.Rect(area.x, area.y, area.width, bottom - area.y)
         widgets: list[Widget] = []
         done_w = m.px(170)
-        field_h = TextField.height_for(kit)
         message, tone = self.message(spec)
         choice = spec.kind in _CHOICE_KINDS
         if choice:
@@ -309,6 +308,14 @@ class FormScreen(Screen):
             top = area.y + max(hint_h, m.touch) + m.gap
             widgets.append(self._choices(spec, pygame.Rect(area.x, top, area.width, area.bottom - top)))
             return widgets
+        hint = spec.hint.get(lang) if spec.hint else ""
+        # Only the message lines shown: at 800 x 480 the keys need every pixel to be 48 px tall.
+        shown = (
+            kit.text.wrap(message or hint, m.text_small, area.width - done_w - m.gap)
+            if message or hint
+            else ()
+        )
+        field_h = TextField.height_for(kit, min(2, len(shown)))
         field_rect = pygame.Rect(area.x, area.y, area.width - done_w - m.gap, field_h)
         raw = self.journey.fields.get(spec.id, "")
         widgets.append(
@@ -321,7 +328,7 @@ class FormScreen(Screen):
                 message=message,
                 message_tone=tone,
                 focused=True,
-                hint=spec.hint.get(lang) if spec.hint else "",
+                hint=hint,
                 mask=tr(DATE_MASK) if spec.kind == "date" else "",
             )
         )

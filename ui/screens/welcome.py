@@ -83,7 +83,12 @@ class WelcomeScreen(Screen):
             ),
             Button(
                 "welcome.language",
-                (band.right - m.margin - lang_w, band.y + m.px(10), lang_w, band.height - m.px(20)),
+                (
+                    band.right - m.margin - lang_w,
+                    band.y + (band.height - m.touch_min) // 2,
+                    lang_w,
+                    m.touch_min,
+                ),
                 kit,
                 LANGUAGE_NAMES[other_language],
                 lambda: journey.set_language(other_language),

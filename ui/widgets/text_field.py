@@ -66,14 +66,17 @@ class TextField(Widget):
         return [t for t in (self.label, self.value, self.message or self.hint) if t]
 
     @classmethod
-    def height_for(cls, kit: Kit) -> int:
-        """Height one field needs: label, box and message line."""
+    def height_for(cls, kit: Kit, message_lines: int = 2) -> int:
+        """Height one field needs: label, box and ``message_lines`` lines for its message or hint.
+
+        Two by default (a translated message is often longer); the editor asks for just what it shows,
+        so that the keyboard under it gets the room.
+        """
         m = kit.metrics
-        # Label, box, and two lines for the message or hint (a translated message is often longer).
         return (
             kit.text.line_height(m.text_small)
             + m.touch
-            + 2 * kit.text.line_height(m.text_small, True)
+            + message_lines * kit.text.line_height(m.text_small, True)
             + m.px(2)
         )
 
@@ -111,11 +114,7 @@ class TextField(Widget):
         inner = box.inflate(-2 * m.px(12), 0)
         size = m.text_body
         if self.value:
-            shown = self.value
-            # A long value shows its end (where the citizen types), never spills out of the box.
-            while len(shown) > 1 and text.width(shown, size) > inner.width - m.px(6):
-                shown = shown[1:]
-            image = text.render(shown, size, p.text)
+            image = text.render(self._shown_value(size, inner.width - m.px(6)), size, p.text)
         else:
             image = text.render(self.placeholder, size, p.text_muted) if self.placeholder else None
         x = inner.x
@@ -139,6 +138,20 @@ class TextField(Widget):
             self._lines(surface, self.message, tone, self.rect.x + indent, y, bold=True)
         elif self.hint:
             self._lines(surface, self.hint, p.text_muted, self.rect.x, box.bottom + m.px(2), bold=False)
+
+    def _shown_value(self, size: int, width: int) -> str:
+        """The part of a long value that fits: its end while typing (where the caret is), else its start
+        with an ellipsis (a citizen checking a field reads it from the beginning)."""
+        text, shown = self.kit.text, self.value
+        if text.width(shown, size) <= width:
+            return shown
+        if self.focused:
+            while len(shown) > 1 and text.width(shown, size) > width:
+                shown = shown[1:]
+            return shown
+        while len(shown) > 1 and text.width(shown.rstrip() + "\u2026", size) > width:
+            shown = shown[:-1]
+        return shown.rstrip() + "\u2026"
 
     def _lines(self, surface: pygame.Surface, message: str, color, x: int, y: int, *, bold: bool) -> None:
         """Draw ``message`` wrapped into the room left under the box (usually two lines)."""
