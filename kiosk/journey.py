@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 
 #: Version of the consent text the UI shows on the review step; stored in the record with the consent.
 #: Bump it whenever the wording of the consent in the UI's catalogs changes.
-CONSENT_VERSION = "2024-1"
+CONSENT_VERSION = "2026-12"
 
 #: ``photo_note`` when the face photo will be taken at the counter instead.
 PHOTO_AT_COUNTER = "taken_at_counter"

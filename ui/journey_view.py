@@ -378,7 +378,7 @@ class JourneyView(FramedScene):
                     "nav.next",
                     (rect.right - button_w, rect.y, button_w, rect.height),
                     kit,
-                    tr(nav.next_label) + "  \u203a",
+                    tr(nav.next_label) + "\u00a0\u00a0\u203a",
                     nav.on_next or self.journey.next,
                     enabled=nav.next_enabled,
                 )

@@ -151,7 +151,7 @@ class ReviewScreen(Screen):
                     "review.more",
                     (list_area.right - m.px(8) - more_w, list_area.bottom - more_h, more_w, m.touch_min),
                     kit,
-                    f"{tr(MORE)} {self.page + 1}/{len(pages)}  \u203a",
+                    f"{tr(MORE)} {self.page + 1}/{len(pages)}\u00a0\u00a0\u203a",
                     self._next_page,
                     style="secondary",
                     bold=False,

@@ -17,7 +17,7 @@ START = N_("Touch the screen to start")
 SLIDES = (
     N_("Pre-register here for your e-KTP, family card, birth or death certificate."),
     N_("We tell you exactly which documents to bring, so one visit to the counter is enough."),
-    N_("Your data is sealed on this kiosk and sent safely to the civil registry."),
+    N_("Your data is encrypted on this kiosk and sent safely to the civil registry."),
 )
 IDLE_RESET = N_("The previous session was closed and erased for privacy.")
 
