@@ -122,13 +122,7 @@ class PowerPage(Page):
             inner_w = rect.width - button_w - 3 * pad
             children: list[Widget] = []
             job = self.scene.job(f"power.{command.key}")
-            words, tone = tr(command.about), "muted"
-            if job.running:
-                words, tone = tr(WORKING), "normal"
-            elif job.error is not None:
-                words, tone = tr(FAILED).format(reason=job.error), "error"
-            elif job.state == "done":
-                words, tone = tr(ASKED), "success"
+            words, tone = self._about(command)
             about_top = rect.y + pad
             if row_h >= self._needed(words, inner_w, titled=True):
                 title = text(
@@ -190,6 +184,17 @@ class PowerPage(Page):
             )
             y += row_h + gap
         return widgets
+
+    def _about(self, command: Command) -> tuple[str, str]:
+        """What the card says under its title, and in which tone: the description, or how the job went."""
+        tr, job = self.tr, self.scene.job(f"power.{command.key}")
+        if job.running:
+            return tr(WORKING), "normal"
+        if job.error is not None:
+            return tr(FAILED).format(reason=job.error), "error"
+        if job.state == "done":
+            return tr(ASKED), "success"
+        return tr(command.about), "muted"
 
     def _card_heights(self, area: pygame.Rect, gap: int) -> list[int]:
         """Each command's card as tall as its title and whole description need (an Indonesian description
