@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 
 #: Version of the consent text the UI shows on the review step; stored in the record with the consent.
 #: Bump it whenever the wording of the consent in the UI's catalogs changes.
-CONSENT_VERSION = "2024-1"
+CONSENT_VERSION = "2026-12"
 
 #: ``photo_note`` when the face photo will be taken at the counter instead.
 PHOTO_AT_COUNTER = "taken_at_counter"
@@ -346,6 +346,10 @@ class Journey:
     def pending_warnings(self) -> Mapping[str, tuple[ValidationIssue, ...]]:
         """Warnings on the current step the citizen has not confirmed yet ("is this correct?")."""
         return MappingProxyType(self._unconfirmed_warnings(self._step))
+
+    def has_answers(self) -> bool:
+        """Whether the citizen entered anything (a field, a photo, a signature) that leaving would discard."""
+        return bool(any(self._fields.values()) or self._photo is not None or self._signature is not None)
 
     @property
     def photo_jpeg(self) -> bytes | None:

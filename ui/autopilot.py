@@ -200,7 +200,7 @@ class Autopilot:
         if screen.ink.source == "pad":
             pad = self.view.devices.signature_pad
             emulator = pad.emulator if isinstance(pad, SimulatedSignaturePad) else None
-            if emulator is not None and not emulator.autoplay:
+            if emulator is not None and not emulator.autoplay and not pad.signs_when_expected:
                 emulator.play(emulator.signature())
             # A signature is done when the pen has been lifted and stayed away for a moment.
             quiet = {"count": -1, "since": time.monotonic()}

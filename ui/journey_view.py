@@ -39,6 +39,10 @@ _IDLE_BODY = N_("For your privacy, everything you entered will be erased in {sec
 _IDLE_BODY_SAVED = N_("Your data is saved. This screen closes in {seconds} seconds.")
 _IDLE_CONTINUE = N_("Yes, continue")
 _IDLE_END = N_("No, end now")
+_START_OVER_TITLE = N_("Start over?")
+_START_OVER_BODY = N_("Everything you entered will be erased.")
+_START_OVER_YES = N_("Yes, erase")
+_START_OVER_NO = N_("No, go on")
 
 
 class SupportsSubmit(Protocol):
@@ -96,6 +100,8 @@ class JourneyView(FramedScene):
         self._screen_step: Step | None = None
         self._tree: Widget | None = None
         self._tree_key: tuple | None = None
+        #: The journey's revision when "Mulai lagi" was tapped with answers entered (the question is up).
+        self._start_over_revision: int | None = None
         self._background: Callable[[Callable[[], Any], Callable[[Future], Any]], Future] | None = None
         self._wake: Callable[[], None] | None = None
         self.journey.update_capabilities(self.state.capabilities())
@@ -153,6 +159,7 @@ class JourneyView(FramedScene):
             screen.version,
             self.state.view(),
             math.ceil(countdown) if countdown is not None else None,
+            self._asking_start_over(),
         )
         if key != self._tree_key or self._tree is None:
             self._tree = self._build(screen)
@@ -280,14 +287,47 @@ class JourneyView(FramedScene):
             overlays.append(overlay)
         if self.journey.idle_warning:
             overlays.append(self._idle_dialog(area))
+        elif self._asking_start_over():
+            overlays.append(self._start_over_dialog(area))
         return overlays
+
+    # -- "Start over": asked first when it would discard what the citizen entered -----------------
+    def start_over(self) -> None:
+        """ "Mulai lagi": at once when nothing was entered, else after the citizen confirms."""
+        if self.journey.has_answers():
+            # Asked for this state of the journey only: any change (a step, the idle wipe) closes it.
+            self._start_over_revision = self.journey.revision
+        else:
+            self.journey.cancel()
+
+    def _asking_start_over(self) -> bool:
+        return self._start_over_revision == self.journey.revision
+
+    def _dismiss_start_over(self) -> None:
+        self._start_over_revision = None
+
+    def _start_over_dialog(self, area: pygame.Rect) -> Widget:
+        tr = self.kit.tr
+        return Dialog(
+            "start_over",
+            area,
+            self.kit,
+            tr(_START_OVER_TITLE),
+            tr(_START_OVER_BODY),
+            [
+                ("yes", tr(_START_OVER_YES), self.journey.cancel, "secondary"),
+                ("no", tr(_START_OVER_NO), self._dismiss_start_over, "primary"),
+            ],
+            tone="warning",
+            on_outside=self._dismiss_start_over,
+        )
 
     def _header_contents(self, into: list[Widget], band: pygame.Rect, screen: Screen) -> None:
         kit, m = self.kit, self.kit.metrics
         other = next(code for code in LANGUAGES if code != self.journey.language)
         lang_w = m.px(190)
         lang = pygame.Rect(
-            band.right - m.margin - lang_w, band.y + (band.height - m.px(44)) // 2, lang_w, m.px(44)
+            band.right - m.margin - lang_w, band.y + (band.height - m.touch_min) // 2, lang_w, m.touch_min
         )
         into.append(
             Button(
@@ -340,7 +380,7 @@ class JourneyView(FramedScene):
                     (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
                     kit,
                     tr(CANCEL),
-                    self.journey.cancel,
+                    self.start_over,
                     style="quiet",
                     bold=False,
                 )
@@ -351,7 +391,7 @@ class JourneyView(FramedScene):
                     "nav.next",
                     (rect.right - button_w, rect.y, button_w, rect.height),
                     kit,
-                    tr(nav.next_label) + "  \u203a",
+                    tr(nav.next_label) + "\u00a0\u00a0\u203a",
                     nav.on_next or self.journey.next,
                     enabled=nav.next_enabled,
                 )

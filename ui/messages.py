@@ -30,7 +30,7 @@ VALIDATION = {
     "too_long": N_("Too long: at most {max} characters (now {actual})."),
     "invalid_character": N_("This character cannot be used here: {char}"),
     "no_letters": N_("Please write it in letters."),
-    "date_format": N_("Write the date as DD-MM-YYYY."),
+    "date_format": N_("Write the date as DD-MM-YYYY, for example 17-08-1990."),
     "date_invalid": N_("This date does not exist."),
     "date_in_future": N_("This date is in the future."),
     "date_too_early": N_("This date is too early (before {earliest})."),
@@ -54,7 +54,7 @@ PHOTO = {
     "too_bright": N_("Too bright: move out of direct light"),
 }
 _PHOTO_FALLBACK = N_("Adjust your position")
-PHOTO_GOOD = N_("Good. Hold still and press Take photo")
+PHOTO_GOOD = N_("Good. Hold still, then touch Take photo.")
 
 #: Degraded-mode notices (kiosk.journey.Notice) -> what the citizen needs to know.
 NOTICES = {

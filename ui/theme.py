@@ -154,7 +154,18 @@ class Metrics:
         """Width of a field's outline."""
         return max(1, self.px(2))
 
+    @property
+    def touch_min(self) -> int:
+        """The smallest any touch target may be in either direction (48 px at 800 x 480, ~9 mm on 7 inch)."""
+        return self.px(48)
+
     # Type sizes (pixels).
+    @property
+    def text_floor(self) -> int:
+        """No text on a citizen screen is smaller: 15 px at 800 x 480 (x-height ~1.2 mm on a 7 inch panel),
+        scaled with the screen (19 at 1024 x 600, 25 at 1280 x 800, 34 at 1920 x 1080)."""
+        return self.px(15)
+
     @property
     def text_small(self) -> int:
         """Notes, the status bar."""

@@ -58,6 +58,12 @@ class SignaturePad(Device):
         self._listeners: list[PenListener] = []
         self._listeners_lock = threading.Lock()
 
+    def expect_signature(self) -> None:
+        """The kiosk now waits for a signature on this pad (the signature step began or was cleared).
+
+        A real pad needs nothing; the simulated one signs once in answer, as a citizen would.
+        """
+
     def add_listener(self, listener: PenListener) -> None:
         """Call ``listener(sample)`` for every pen sample, from the reader thread.
 

@@ -21,17 +21,19 @@ from hal.signature_pad.serial_pad import SerialSignaturePad
 
 
 class SimulatedSignaturePad(SerialSignaturePad):
-    """A signature pad whose hardware is a :class:`PadEmulator` that keeps signing.
+    """A signature pad whose hardware is a :class:`PadEmulator` that signs once per signature step.
 
     Args:
         settings: The ``[signature_pad]`` section; ``protocol`` picks what the emulator speaks and
             ``simulated_fault`` starts it unplugged or with line noise. ``port`` is ignored.
         events: Where pen samples and health changes go.
         clock: Monotonic clock stamping the samples.
-        emulator: An emulator to read instead of a new autoplaying one (it is closed with the pad).
+        emulator: An emulator to read instead of a new one (it is closed with the pad); a given one is
+            driven by its owner (a test), so :meth:`expect_signature` leaves it alone.
 
     Attributes:
         emulator: The emulated hardware, for tests and maintenance (``unplug()``, ``replug()``, ...).
+        signs_when_expected: Whether :meth:`expect_signature` makes the emulator sign (its own emulator).
     """
 
     backend = "simulated"
@@ -46,10 +48,12 @@ class SimulatedSignaturePad(SerialSignaturePad):
         clock: Callable[[], float] = time.monotonic,
         emulator: PadEmulator | None = None,
     ) -> None:
+        # One signature each time the kiosk asks for one, not a loop: a looping pad overwrote a signature
+        # tried with the mouse and saved a half-drawn one when "Next" came mid-stroke (issue 13).
+        self.signs_when_expected = emulator is None
         if emulator is None:
             emulator = PadEmulator(
                 protocol=settings.protocol,
-                autoplay=True,
                 noise=settings.simulated_fault == "garbage",
                 plugged=settings.simulated_fault != "unplugged",
             )
@@ -59,6 +63,11 @@ class SimulatedSignaturePad(SerialSignaturePad):
         except BaseException:
             emulator.close()
             raise
+
+    def expect_signature(self) -> None:
+        """Sign once on the emulator (the simulated citizen), unless a test drives it."""
+        if self.signs_when_expected:
+            self.emulator.play(self.emulator.signature())
 
     def self_test(self) -> Health:
         """Check the port, then touch the emulated pad and wait for the samples to come through."""

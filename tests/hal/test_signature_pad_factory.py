@@ -36,7 +36,8 @@ def test_auto_without_a_pad_falls_back_to_the_simulated_pad_with_a_warning(
     with pad:
         assert isinstance(pad, SimulatedSignaturePad)
         assert (pad.kind, pad.backend) == ("signature_pad", "simulated")
-        # The emulator signs by itself, through the real serial driver.
+        # The emulator signs when the kiosk expects a signature, through the real serial driver.
+        pad.expect_signature()
         assert isinstance(events.wait_for(PenSample, WAIT), PenSample)
     assert not pad.emulator.plugged
 
@@ -78,6 +79,7 @@ def test_simulated_isdv4_pad_reports_the_emulated_digitiser_size(events: EventQu
             pad.emulator.size.max_y,
             pad.emulator.size.max_pressure,
         )
+        pad.expect_signature()
         sample = events.wait_for(PenSample, WAIT)
         assert sample is not None and sample.pressure is not None
 
@@ -89,6 +91,7 @@ def test_simulated_fault_unplugged_starts_failed_and_recovers_when_plugged(event
         assert pad.health().detail.startswith("signature pad not connected (")
         pad.emulator.replug()
         wait_for_health(events, HealthStatus.OK)
+        pad.expect_signature()
         assert isinstance(events.wait_for(PenSample, WAIT), PenSample)
 
 

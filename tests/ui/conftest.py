@@ -110,6 +110,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
         idle_warning_s: float = 60.0,
         idle_reset_s: float = 30.0,
         service_notices: ServiceNotices | None = None,
+        high_contrast: bool = False,
     ) -> OnScreen:
         pygame.display.set_mode(size)
         clock = FakeClock()
@@ -136,6 +137,7 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
             registration=registration,
             kiosk_id="TEST-KIOSK",
             events=events,
+            high_contrast=high_contrast,
         )
         app = App(view, events, clock=clock, state=state)
         view.attach(app)

@@ -522,3 +522,39 @@ def test_the_offices_notice_shows_on_the_service_button_and_is_printed_on_the_re
     assert screen.journey.step is Step.RECEIPT
     assert text["id"] in build_receipt(screen.journey.receipt, "id").lines
     assert text["en"] in build_receipt(screen.journey.receipt, "en").lines
+
+
+def test_mulai_lagi_asks_before_erasing_what_was_typed(on_screen):
+    screen = on_screen()
+    pilot, journey = screen.pilot, screen.journey
+    start_to(screen, Step.DETAILS)
+    nik = journey.fields["nik"]
+    pilot.tap("nav.cancel")
+    assert journey.step is Step.DETAILS and journey.fields["nik"] == nik
+    assert "Semua data yang Anda isi akan dihapus." in pilot.texts()
+    pilot.tap("start_over.no")
+    assert not pilot.exists("start_over") and journey.fields["nik"] == nik
+    pilot.tap("nav.cancel")
+    pilot.tap_at((2, 2))  # a tap beside the question keeps the answers too
+    assert not pilot.exists("start_over") and journey.fields["nik"] == nik
+    pilot.tap("nav.cancel")
+    pilot.tap("start_over.yes")
+    assert journey.step is Step.WELCOME and not journey.fields
+
+
+def test_mulai_lagi_with_nothing_typed_starts_over_at_once(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.CHECKLIST)
+    screen.pilot.tap("nav.cancel")
+    assert screen.journey.step is Step.WELCOME
+
+
+def test_a_tap_beside_the_idle_question_counts_as_activity(on_screen):
+    screen = on_screen()
+    start_to(screen, Step.IDENTITY)
+    screen.pilot.advance(61)
+    assert screen.journey.idle_warning
+    screen.pilot.tap_at((2, 2))
+    assert not screen.journey.idle_warning and screen.journey.step is Step.IDENTITY
+    screen.pilot.advance(59)
+    assert not screen.journey.idle_warning  # the idle time started again at the tap

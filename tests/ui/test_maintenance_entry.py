@@ -196,3 +196,21 @@ def test_a_failing_maintenance_screen_gives_the_screen_back_to_the_citizens(
     assert not rig.session.active
     assert rig.audit()[-1].detail == "maintenance screen failed"
     assert "a bug in the log page" in caplog.text
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1280, 800)])
+def test_the_no_pin_message_keeps_its_command_and_follows_the_language(tmp_path: Path, size) -> None:
+    rig = Rig(tmp_path / "kiosk", size=size)
+    try:
+        TechnicianPin.in_data_dir(rig.data).path.unlink()
+        rig.open_pin_pad()
+        rig.type_pin(PIN)
+        shown = rig.pilot.find("pin.message")
+        assert "kiosk set-pin" in shown.text
+        assert shown.content_height() <= shown.rect.height  # the command at its end is not cut
+        english = shown.text
+        rig.pilot.tap("m.language")
+        assert rig.pilot.find("pin.message").text not in ("", english)  # the other language, not stuck
+        assert "kiosk set-pin" in rig.pilot.find("pin.message").text
+    finally:
+        rig.close()

@@ -26,6 +26,12 @@ DEVICE_STATUS = {
     "off": M_("Switched off"),
 }
 
+#: Backends as a technician reads them; the product names (picamera2, OpenCV) stay as they are.
+DEVICE_BACKENDS = {
+    "simulated": M_("simulated"),
+    "none": M_("switched off"),
+}
+
 #: How each device status is coloured (the tone names of the shared widgets).
 STATUS_TONE = {"ok": "success", "degraded": "warning", "failed": "error", "off": "muted"}
 
@@ -60,6 +66,12 @@ def device_name(tr: Translator, name: str) -> str:
     """``camera`` -> "Camera" in the current language."""
     message = DEVICE_NAMES.get(name)
     return tr(message) if message else name
+
+
+def device_backend(tr: Translator, backend: str) -> str:
+    """``simulated`` -> "disimulasikan" in Indonesian; a product name (``picamera2``) as it is."""
+    message = DEVICE_BACKENDS.get(backend)
+    return tr(message) if message else backend
 
 
 def device_status(tr: Translator, status: str) -> str:

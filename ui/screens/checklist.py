@@ -77,12 +77,35 @@ class ChecklistScreen(Screen):
         rows = (len(documents) + columns - 1) // columns
         gap = m.gap
         cell_w = (area.width - gap * (columns - 1)) // columns
-        cell_h = (area.bottom - notice_h - y - gap * (rows - 1)) // max(1, rows)
-        for i, item in enumerate(documents):
-            row, col = divmod(i, columns)
-            cell = pygame.Rect(area.x + col * (cell_w + gap), y + row * (cell_h + gap), cell_w, cell_h)
-            widgets.append(_document(kit, item, lang, tr, cell))
+        room = area.bottom - notice_h - y - gap * (rows - 1)
+        # Each row as tall as its longest card needs (a note must be read whole), the spare room shared.
+        needed = [
+            max(
+                _needed_height(kit, item, lang, tr, cell_w)
+                for item in documents[r * columns : (r + 1) * columns]
+            )
+            for r in range(rows)
+        ]
+        spare = max(0, room - sum(needed)) // max(1, rows)
+        top = y
+        for row in range(rows):
+            cell_h = needed[row] + spare
+            for col, item in enumerate(documents[row * columns : (row + 1) * columns]):
+                cell = pygame.Rect(area.x + col * (cell_w + gap), top, cell_w, cell_h)
+                widgets.append(_document(kit, item, lang, tr, cell))
+            top += cell_h + gap
         return widgets
+
+
+def _needed_height(kit, item, lang, tr, width: int) -> int:
+    """Height a document's card needs for its tag, name and note, whole."""
+    m = kit.metrics
+    inner_w = width - 2 * m.px(10)
+    line_h = kit.text.line_height(m.text_small, True)
+    lines = 1 + len(kit.text.wrap(item.label.get(lang), m.text_small, inner_w, bold=True))
+    if item.note:
+        lines += len(kit.text.wrap(item.note.get(lang), m.text_small, inner_w))
+    return lines * line_h + 2 * m.px(10)
 
 
 def _document(kit, item, lang, tr, cell: pygame.Rect) -> Widget:

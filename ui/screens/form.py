@@ -271,6 +271,27 @@ class FormScreen(Screen):
             )
         return widgets
 
+    def _choice_editor(self, spec: FieldSpec, area: pygame.Rect, done_w: int) -> list[Widget]:
+        """A choice's editor: the hint, "Kembali" and the list of options."""
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        hint_h = kit.text.line_height(m.text_body)
+        hint = spec.hint.get(self.journey.language) if spec.hint else tr(TOUCH_TO_CHOOSE)
+        top = area.y + max(hint_h, m.touch) + m.gap
+        return [
+            Label(
+                "editor.hint", (area.x, area.y, area.width - done_w - m.gap, hint_h), kit, hint, tone="muted"
+            ),
+            Button(
+                "editor.done",
+                (area.right - done_w, area.y, done_w, m.touch),
+                kit,
+                "\u2039  " + tr(BACK),
+                self.close_editor,
+                style="secondary",
+            ),
+            self._choices(spec, pygame.Rect(area.x, top, area.width, area.bottom - top)),
+        ]
+
     def _build_editor(self, area: pygame.Rect) -> list[Widget]:
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         spec = self.spec(self.editing)
@@ -281,34 +302,17 @@ class FormScreen(Screen):
         area = pygame.Rect(area.x, area.y, area.width, bottom - area.y)
         widgets: list[Widget] = []
         done_w = m.px(170)
-        field_h = TextField.height_for(kit)
         message, tone = self.message(spec)
-        choice = spec.kind in _CHOICE_KINDS
-        if choice:
-            hint_h = kit.text.line_height(m.text_body)
-            hint = spec.hint.get(lang) if spec.hint else tr(TOUCH_TO_CHOOSE)
-            widgets.append(
-                Label(
-                    "editor.hint",
-                    (area.x, area.y, area.width - done_w - m.gap, hint_h),
-                    kit,
-                    hint,
-                    tone="muted",
-                )
-            )
-            widgets.append(
-                Button(
-                    "editor.done",
-                    (area.right - done_w, area.y, done_w, m.touch),
-                    kit,
-                    "\u2039  " + tr(BACK),
-                    self.close_editor,
-                    style="secondary",
-                )
-            )
-            top = area.y + max(hint_h, m.touch) + m.gap
-            widgets.append(self._choices(spec, pygame.Rect(area.x, top, area.width, area.bottom - top)))
-            return widgets
+        if spec.kind in _CHOICE_KINDS:
+            return self._choice_editor(spec, area, done_w)
+        hint = spec.hint.get(lang) if spec.hint else ""
+        # Only the message lines shown: at 800 x 480 the keys need every pixel to be 48 px tall.
+        shown = (
+            kit.text.wrap(message or hint, m.text_small, area.width - done_w - m.gap)
+            if message or hint
+            else ()
+        )
+        field_h = TextField.height_for(kit, min(2, len(shown)))
         field_rect = pygame.Rect(area.x, area.y, area.width - done_w - m.gap, field_h)
         raw = self.journey.fields.get(spec.id, "")
         widgets.append(
@@ -321,7 +325,7 @@ class FormScreen(Screen):
                 message=message,
                 message_tone=tone,
                 focused=True,
-                hint=spec.hint.get(lang) if spec.hint else "",
+                hint=hint,
                 mask=tr(DATE_MASK) if spec.kind == "date" else "",
             )
         )

@@ -135,46 +135,28 @@ class ReviewScreen(Screen):
         journey = self.journey
         edit_h = m.touch
         list_area = pygame.Rect(area.x, area.y, area.width, area.height - edit_h - m.gap)
-        label_h = kit.text.line_height(m.text_small)
-        value_h = kit.text.line_height(m.text_body, True)
-        row_h = label_h + value_h + m.px(6)
-        columns = 2
-        col_w = (list_area.width - m.px(16) - m.px(24)) // columns
-        rows = max(1, (list_area.height - m.px(16)) // row_h)
-        items = journey.review_items()
-        per_page = rows * columns
-        pages = max(1, (len(items) + per_page - 1) // per_page)
-        self.page = min(self.page, pages - 1)
-        self._pages = pages
-        shown = items[self.page * per_page : (self.page + 1) * per_page]
-        cells: list[Widget] = []
-        for i, item in enumerate(shown):
-            col, row = divmod(i, rows)
-            x = list_area.x + m.px(12) + col * (col_w + m.px(24))
-            y = list_area.y + m.px(8) + row * row_h
+        pages = self._paged_answers(list_area)
+        more_h = m.touch_min + m.px(8)
+        if len(pages) > 1:
+            # Paging sits in its own strip at the foot of the answers, never over an answer, and leaves
+            # the edit buttons room for their labels.
+            pages = self._paged_answers(list_area, bottom_room=more_h)
+        self.page = min(self.page, len(pages) - 1)
+        self._pages = len(pages)
+        cells: list[Widget] = [cell for answer in pages[self.page] for cell in answer]
+        if len(pages) > 1:
+            more_w = min(m.px(200), list_area.width // 2)
             cells.append(
-                Label(
-                    f"review.{item.field.id}.label",
-                    (x, y, col_w, label_h),
+                Button(
+                    "review.more",
+                    (list_area.right - m.px(8) - more_w, list_area.bottom - more_h, more_w, m.touch_min),
                     kit,
-                    item.label,
-                    role="small",
-                    tone="muted",
-                    shrink=True,
+                    f"{tr(MORE)} {self.page + 1}/{len(pages)}\u00a0\u00a0\u203a",
+                    self._next_page,
+                    style="secondary",
+                    bold=False,
                 )
             )
-            value = item.value or tr(EMPTY)
-            value_label = Label(
-                f"review.{item.field.id}",
-                (x, y + label_h, col_w, value_h),
-                kit,
-                value,
-                role="body",
-                bold=True,
-                tone="normal" if item.value else "muted",
-                shrink=True,
-            )
-            cells.append(value_label)
         widgets: list[Widget] = [Panel("review.answers", list_area, kit, cells)]
         edits = [("identity", tr(CHANGE_IDENTITY)), ("details", tr(CHANGE_DETAILS))]
         service = journey.service
@@ -182,17 +164,10 @@ class ReviewScreen(Screen):
             edits.append(("photo", tr(CHANGE_PHOTO)))
         if service is not None and service.signature:
             edits.append(("signature", tr(CHANGE_SIGNATURE)))
-        if pages > 1:
-            # Paging through the answers sits with the other buttons, never over an answer.
-            edits.append(("more", f"{tr(MORE)} {self.page + 1}/{pages}"))
         gap = m.px(8)
         width = (area.width - gap * (len(edits) - 1)) // len(edits)
         y = area.bottom - edit_h
         for i, (step, label) in enumerate(edits):
-            if step == "more":
-                rect = (area.x + i * (width + gap), y, width, edit_h)
-                widgets.append(Button("review.more", rect, kit, label, self._next_page, style="secondary"))
-                continue
             widgets.append(
                 Button(
                     f"review.edit.{step}",
@@ -206,6 +181,46 @@ class ReviewScreen(Screen):
             )
         return widgets
 
+    def _paged_answers(self, area: pygame.Rect, bottom_room: int = 0) -> list[list[tuple[Label, Label]]]:
+        """Every answer as a label over its value, flowed down two columns, page after page.
+
+        A long value (an address, a long name) wraps onto more lines at the body size, then the small
+        size: it never shrinks onto one unreadable line (issue 13) and never below the text floor.
+        """
+        kit, m, tr = self.kit, self.kit.metrics, self.tr
+        columns, col_gap = 2, m.px(24)
+        col_w = (area.width - m.px(24) - col_gap * (columns - 1)) // columns
+        top, bottom = area.y + m.px(8), area.bottom - m.px(8) - bottom_room
+        pages: list[list[tuple[Label, Label]]] = [[]]
+        col, y = 0, top
+        for item in self.journey.review_items():
+            label = Label(
+                f"review.{item.field.id}.label", (0, 0, col_w, 1), kit, item.label, role="small", tone="muted"
+            )
+            value = Label(
+                f"review.{item.field.id}",
+                (0, 0, col_w, 1),
+                kit,
+                item.value or tr(EMPTY),
+                role="body",
+                bold=True,
+                tone="normal" if item.value else "muted",
+            )
+            if len(value.lines()) > 2:
+                value.role = "small"
+            height = label.content_height() + value.content_height()
+            if y + height > bottom and y > top:
+                col, y = col + 1, top
+                if col == columns:
+                    pages.append([])
+                    col = 0
+            x = area.x + m.px(12) + col * (col_w + col_gap)
+            label.rect = pygame.Rect(x, y, col_w, label.content_height())
+            value.rect = pygame.Rect(x, label.rect.bottom, col_w, value.content_height())
+            pages[-1].append((label, value))
+            y = value.rect.bottom + m.px(6)
+        return pages
+
     def _next_page(self) -> None:
         self.page = (self.page + 1) % max(1, self._pages)
         self.changed()
@@ -213,7 +228,11 @@ class ReviewScreen(Screen):
     def _side(self, area: pygame.Rect) -> list[Widget]:
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         journey = self.journey
-        consent_h = max(m.px(130), m.touch)
+        # Room for the consent read whole at the small size (the checkbox shrinks it no lower than the floor).
+        text_w = area.width - m.px(14 + 34 + 14 + 12)
+        lines = kit.text.wrap(tr(CONSENT), m.text_small, text_w, bold=True)
+        consent_h = max(m.px(130), m.touch, len(lines) * kit.text.line_height(m.text_small, True) + m.px(8))
+        consent_h = min(consent_h, area.height * 3 // 5)
         pictures = pygame.Rect(area.x, area.y, area.width, area.height - consent_h - m.gap)
         widgets: list[Widget] = []
         service = journey.service

@@ -38,6 +38,7 @@ class SignatureScreen(Screen):
     def _new_ink(self) -> Ink:
         pad = self.view.devices.signature_pad
         if self.journey.signature_source == "pad" and not switched_off(pad):
+            pad.expect_signature()
             return Ink("pad", int(pad.max_x) + 1, int(pad.max_y) + 1, self.view.clock)
         return Ink("touch", *_TOUCH_SPACE, self.view.clock)
 
@@ -66,6 +67,8 @@ class SignatureScreen(Screen):
         """Start the signature again."""
         self.ink.clear()
         self._canvas_cache.clear()
+        if self.ink.source == "pad":
+            self.view.devices.signature_pad.expect_signature()
         self.changed()
 
     def accept(self) -> None:

@@ -17,7 +17,7 @@ START = N_("Touch the screen to start")
 SLIDES = (
     N_("Pre-register here for your e-KTP, family card, birth or death certificate."),
     N_("We tell you exactly which documents to bring, so one visit to the counter is enough."),
-    N_("Your data is sealed on this kiosk and sent safely to the civil registry."),
+    N_("Your data is encrypted on this kiosk and sent safely to the civil registry."),
 )
 IDLE_RESET = N_("The previous session was closed and erased for privacy.")
 
@@ -83,7 +83,12 @@ class WelcomeScreen(Screen):
             ),
             Button(
                 "welcome.language",
-                (band.right - m.margin - lang_w, band.y + m.px(10), lang_w, band.height - m.px(20)),
+                (
+                    band.right - m.margin - lang_w,
+                    band.y + (band.height - m.touch_min) // 2,
+                    lang_w,
+                    m.touch_min,
+                ),
                 kit,
                 LANGUAGE_NAMES[other_language],
                 lambda: journey.set_language(other_language),

@@ -139,7 +139,7 @@ class Button(Widget):
             # Too long for one line at a readable size (a translated label): two lines instead.
             size = m.text_small
             lines = text.wrap(self.label, size, inner.width, bold=self.bold)
-            while len(lines) > 2 and size > max(10, m.px(11)):
+            while len(lines) > 2 and size > m.text_floor:
                 size -= 1
                 lines = text.wrap(self.label, size, inner.width, bold=self.bold)
             lines = lines[:2]

@@ -130,7 +130,7 @@ class Checkbox(Widget):
         while True:
             lines = self.kit.text.wrap(self.label, size, width, bold=True)
             line_h = self.kit.text.line_height(size, True)
-            if len(lines) * line_h <= self.rect.height - m.px(8) or size <= max(10, m.px(11)):
+            if len(lines) * line_h <= self.rect.height - m.px(8) or size <= m.text_floor:
                 break
             size -= 1
         y = self.rect.centery - len(lines) * line_h // 2

@@ -66,14 +66,17 @@ class TextField(Widget):
         return [t for t in (self.label, self.value, self.message or self.hint) if t]
 
     @classmethod
-    def height_for(cls, kit: Kit) -> int:
-        """Height one field needs: label, box and message line."""
+    def height_for(cls, kit: Kit, message_lines: int = 2) -> int:
+        """Height one field needs: label, box and ``message_lines`` lines for its message or hint.
+
+        Two by default (a translated message is often longer); the editor asks for just what it shows,
+        so that the keyboard under it gets the room.
+        """
         m = kit.metrics
-        # Label, box, and two lines for the message or hint (a translated message is often longer).
         return (
             kit.text.line_height(m.text_small)
             + m.touch
-            + 2 * kit.text.line_height(m.text_small, True)
+            + message_lines * kit.text.line_height(m.text_small, True)
             + m.px(2)
         )
 
@@ -111,11 +114,7 @@ class TextField(Widget):
         inner = box.inflate(-2 * m.px(12), 0)
         size = m.text_body
         if self.value:
-            shown = self.value
-            # A long value shows its end (where the citizen types), never spills out of the box.
-            while len(shown) > 1 and text.width(shown, size) > inner.width - m.px(6):
-                shown = shown[1:]
-            image = text.render(shown, size, p.text)
+            image = text.render(self._shown_value(size, inner.width - m.px(6)), size, p.text)
         else:
             image = text.render(self.placeholder, size, p.text_muted) if self.placeholder else None
         x = inner.x
@@ -139,6 +138,18 @@ class TextField(Widget):
             self._lines(surface, self.message, tone, self.rect.x + indent, y, bold=True)
         elif self.hint:
             self._lines(surface, self.hint, p.text_muted, self.rect.x, box.bottom + m.px(2), bold=False)
+
+    def _shown_value(self, size: int, width: int) -> str:
+        """The part of a long value that fits: its end while typing (where the caret is), else its start
+        with an ellipsis (a citizen checking a field reads it from the beginning)."""
+        text, value = self.kit.text, self.value
+        if text.width(value, size) <= width:
+            return value
+        if self.focused:
+            cut = _longest(len(value), lambda n: text.width(value[len(value) - n :], size) <= width)
+            return value[len(value) - cut :]
+        cut = _longest(len(value), lambda n: text.width(value[:n].rstrip() + "\u2026", size) <= width)
+        return value[:cut].rstrip() + "\u2026"
 
     def _lines(self, surface: pygame.Surface, message: str, color, x: int, y: int, *, bold: bool) -> None:
         """Draw ``message`` wrapped into the room left under the box (usually two lines)."""
@@ -168,3 +179,18 @@ class TextField(Widget):
             image = text.render(rest, size, p.text_muted)
             surface.blit(image, (x + m.px(4), inner.centery - image.get_height() // 2))
         pygame.draw.rect(surface, p.focus, caret)
+
+
+def _longest(limit: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``n`` in 1..``limit`` with ``fits(n)`` (``fits`` shrinks as ``n`` grows), at least 1.
+
+    A binary search: measuring a 120-character address one character at a time cost every frame.
+    """
+    low, high = 1, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -20,6 +20,7 @@ from ui.maintenance.widgets import ProgressBar, StatusLine
 from ui.maintenance.wording import (
     STATUS_TONE,
     ago,
+    device_backend,
     device_name,
     device_status,
     duration,
@@ -179,7 +180,7 @@ class DashboardPage(Page):
                     device_status(tr, line.status),
                     line.detail,
                     tone=STATUS_TONE.get(line.status, "muted"),
-                    note=line.backend,
+                    note=device_backend(tr, line.backend),
                 )
             )
             y += height + gap

@@ -296,6 +296,7 @@ class PadTest(DeviceTest):
         self.ink = Ink("pad", int(self.pad.max_x) + 1, int(self.pad.max_y) + 1, self.page.mode.clock)
         self.pen_samples = 0
         self._cache.clear()
+        self.pad.expect_signature()  # the drawing test waits for strokes (the simulated pad signs once)
 
     def stop(self) -> None:
         self.ink = None  # strokes are not kept
@@ -307,6 +308,7 @@ class PadTest(DeviceTest):
             self.ink.clear()
         self._cache.clear()
         self.pen_samples = 0
+        self.pad.expect_signature()
         self.page.changed()
 
     def on_event(self, event: Event) -> bool:

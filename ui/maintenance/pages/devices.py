@@ -26,7 +26,7 @@ from ui.maintenance.pages.device_tests import (
     PrinterTest,
 )
 from ui.maintenance.widgets import StatusLine
-from ui.maintenance.wording import STATUS_TONE, clock_time, device_name, device_status
+from ui.maintenance.wording import STATUS_TONE, clock_time, device_backend, device_name, device_status
 from ui.signature import Ink
 from ui.widgets import Button, Stack, Widget
 
@@ -224,7 +224,7 @@ class DevicesPage(Page):
         )
         health = device.health()
         status = str(health.status)
-        note = device.backend
+        note = device_backend(tr, device.backend)
         tested_at = self.tested_at.get(name)
         if tested_at is not None and job.error is None:
             note = tr(TESTED).format(time=clock_time(tested_at))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from concurrent.futures import Future
 
 import pygame
 
 from kiosk.maintenance import EntryOutcome, EntryResult
 from kiosk.maintenance.pin import MAX_LENGTH, MIN_LENGTH
+from ui.i18n import Translator
 from ui.maintenance.i18n import M_
 from ui.maintenance.pages.base import Page, columns, text
 from ui.maintenance.widgets import PinDots
@@ -51,7 +53,8 @@ class PinPage(Page):
         super().__init__(scene)
         self.digits = ""
         self.busy = False
-        self.message = ""
+        #: What the page says under the dots, worded when drawn so that it follows a language switch.
+        self._words: Callable[[Translator], str] | None = None
         self.tone = "normal"
         #: Seconds left in the lockout as last read, or None when not locked.
         self.locked_left: float | None = None
@@ -79,14 +82,25 @@ class PinPage(Page):
         elif self.locked_left is not None:
             self._show_locked()
 
+    @property
+    def message(self) -> str:
+        """The sentence under the dots, in the current language ("" for none)."""
+        return self._words(self.tr) if self._words is not None else ""
+
+    def _say(self, message: str, tone: str, **values: object) -> None:
+        """Show the catalog ``message`` (formatted with ``values``) in ``tone``."""
+        self._words = lambda tr: tr(message).format(**values) if message else ""
+        self.tone = tone
+
     def _show_blocked(self) -> None:
         self.blocked, self.locked_left = True, None
-        self.message, self.tone = self.tr(BLOCKED), "error"
+        self._say(BLOCKED, "error")
 
     def _show_locked(self) -> None:
         assert self.locked_left is not None
         self._shown_left = math.ceil(self.locked_left)
-        self.message = self.tr(LOCKED).format(time=duration(self.tr, self._shown_left))
+        left = self._shown_left
+        self._words = lambda tr: tr(LOCKED).format(time=duration(tr, left))
         self.tone = "error"
 
     # -- typing ---------------------------------------------------------------------------------
@@ -111,7 +125,7 @@ class PinPage(Page):
             return
         pin, self.digits = self.digits, ""
         self.busy = True
-        self.message, self.tone = self.tr(CHECKING), "normal"
+        self._say(CHECKING, "normal")
         self.changed()
         session = self.mode.session
         scene = self.scene
@@ -132,11 +146,11 @@ class PinPage(Page):
             result: EntryResult = future.result()
         except Exception as exc:  # noqa: BLE001 - the database failing: say so, keep the pad usable
             log.exception("checking the technician PIN failed")
-            self.message, self.tone = self.tr(CHECK_FAILED).format(reason=exc), "error"
+            self._say(CHECK_FAILED, "error", reason=exc)
             self.changed()
             return
         if result.outcome is EntryOutcome.OK:
-            self.message, self.tone = "", "normal"
+            self._say("", "normal")
             self.scene.entered_with_pin()
             return
         if result.outcome is EntryOutcome.LOCKED:
@@ -145,11 +159,13 @@ class PinPage(Page):
         elif result.outcome is EntryOutcome.BLOCKED:
             self._show_blocked()
         elif result.outcome is EntryOutcome.NO_PIN:
-            self.message, self.tone = self.tr(NO_PIN), "error"
+            self._say(NO_PIN, "error")
         else:
             left = result.attempts_left or 0
-            self.message = self.tr(WRONG_LAST) if left == 1 else self.tr(WRONG).format(attempts=left)
-            self.tone = "warning"
+            if left == 1:
+                self._say(WRONG_LAST, "warning")
+            else:
+                self._say(WRONG, "warning", attempts=left)
         self.changed()
 
     # -- time -----------------------------------------------------------------------------------
@@ -158,7 +174,7 @@ class PinPage(Page):
             return
         self.locked_left = self.mode.session.lockout.retry_after()
         if self.locked_left is None:
-            self.message, self.tone = self.tr(UNLOCKED), "success"
+            self._say(UNLOCKED, "success")
             self.changed()
         elif math.ceil(self.locked_left) != self._shown_left:
             self._show_locked()
@@ -195,14 +211,25 @@ class PinPage(Page):
         enter_h = m.px(72)
         if self.busy:
             column.add(Spinner("pin.spinner", column.rect(m.px(30)), kit), gap=m.px(4))
-        if self.message:
-            line_h = kit.text.line_height(m.text_body, True)
-            room = max(1, (left.bottom - enter_h - m.px(8) - column.y) // line_h)
+        said = self.message
+        if said:
+            bold = self.tone == "error"
+            room_px = left.bottom - enter_h - m.px(8) - column.y
+            # The body size when the whole sentence fits, else the small one: the command at the end of
+            # "... kiosk set-pin" was cut at 800 x 480.
+            role = "body"
+            for size in (m.text_body, m.text_small):
+                line_h = kit.text.line_height(size, bold)
+                if len(kit.text.wrap(said, size, left.width, bold=bold)) * line_h <= room_px:
+                    break
+                role = "small"
+            room = max(1, room_px // line_h)
             message = text(
                 "pin.message",
                 kit,
                 *column.slot(),
-                self.message,
+                said,
+                role=role,
                 tone=self.tone,
                 bold=self.tone == "error",
                 max_lines=room,

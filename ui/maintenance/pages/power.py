@@ -111,47 +111,45 @@ class PowerPage(Page):
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         widgets: list[Widget] = []
         gap = m.px(12)
-        row_h = min(m.px(120), (area.height - gap * (len(COMMANDS) - 1)) // len(COMMANDS))
         busy = any(self.scene.job(f"power.{c.key}").running for c in COMMANDS)
         small_h = kit.text.line_height(m.text_small)
+        heights = self._card_heights(area, gap)
         y = area.y
-        for command in COMMANDS:
+        for command, row_h in zip(COMMANDS, heights, strict=True):
             rect = pygame.Rect(area.x, y, area.width, row_h)
             button_w = min(m.px(260), rect.width // 3)
             pad = m.px(14)
             inner_w = rect.width - button_w - 3 * pad
             children: list[Widget] = []
-            title = text(
-                f"power.{command.key}.title",
-                kit,
-                rect.x + pad,
-                rect.y + pad,
-                inner_w,
-                tr(command.title),
-                role="button",
-                bold=True,
-            )
-            children.append(title)
             job = self.scene.job(f"power.{command.key}")
-            words, tone = tr(command.about), "muted"
-            if job.running:
-                words, tone = tr(WORKING), "normal"
-            elif job.error is not None:
-                words, tone = tr(FAILED).format(reason=job.error), "error"
-            elif job.state == "done":
-                words, tone = tr(ASKED), "success"
+            words, tone = self._about(command)
+            about_top = rect.y + pad
+            if row_h >= self._needed(words, inner_w, titled=True):
+                title = text(
+                    f"power.{command.key}.title",
+                    kit,
+                    rect.x + pad,
+                    rect.y + pad,
+                    inner_w,
+                    tr(command.title),
+                    role="button",
+                    bold=True,
+                )
+                children.append(title)
+                about_top = title.rect.bottom + m.px(4)
+            # else the button beside it says the same: the whole description is worth more than the title.
             children.append(
                 text(
                     f"power.{command.key}.about",
                     kit,
                     rect.x + pad,
-                    title.rect.bottom + m.px(4),
+                    about_top,
                     inner_w,
                     words,
                     role="small",
                     tone=tone,
-                    # As many lines as the card holds (two at most): a small panel shows the start.
-                    max_lines=max(1, min(2, (rect.bottom - m.px(6) - title.rect.bottom) // small_h)),
+                    # As many lines as the card holds: the cards are sized to hold the whole description.
+                    max_lines=max(1, (rect.bottom - m.px(6) - about_top) // small_h),
                 )
             )
             if job.running:
@@ -186,6 +184,38 @@ class PowerPage(Page):
             )
             y += row_h + gap
         return widgets
+
+    def _about(self, command: Command) -> tuple[str, str]:
+        """What the card says under its title, and in which tone: the description, or how the job went."""
+        tr, job = self.tr, self.scene.job(f"power.{command.key}")
+        if job.running:
+            return tr(WORKING), "normal"
+        if job.error is not None:
+            return tr(FAILED).format(reason=job.error), "error"
+        if job.state == "done":
+            return tr(ASKED), "success"
+        return tr(command.about), "muted"
+
+    def _card_heights(self, area: pygame.Rect, gap: int) -> list[int]:
+        """Each command's card as tall as its title and whole description need (an Indonesian description
+        runs to three or four lines), the spare room shared; equal cards when even that does not fit."""
+        m, tr = self.kit.metrics, self.tr
+        inner_w = area.width - min(m.px(260), area.width // 3) - 3 * m.px(14)
+        room = area.height - gap * (len(COMMANDS) - 1)
+        for titled in (True, False):
+            needed = [self._needed(tr(c.about), inner_w, titled=titled) for c in COMMANDS]
+            if sum(needed) <= room:
+                spare = min(m.px(20), (room - sum(needed)) // len(COMMANDS))
+                return [h + spare for h in needed]
+        return [room // len(COMMANDS)] * len(COMMANDS)
+
+    def _needed(self, about: str, width: int, *, titled: bool) -> int:
+        """Height of a card showing its title (or not) and the whole of ``about``."""
+        kit, m = self.kit, self.kit.metrics
+        pad = m.px(14)
+        lines = len(kit.text.wrap(about, m.text_small, width))
+        title = kit.text.line_height(m.text_button, True) + m.px(4) if titled else 0
+        return max(m.touch + 2 * pad, 2 * pad + title + lines * kit.text.line_height(m.text_small) + m.px(6))
 
     def overlay(self, area: pygame.Rect) -> Widget | None:
         command = self.confirming
