@@ -103,7 +103,7 @@ def test_standalone_mode_prints_the_port_and_stops_on_ctrl_c(tmp_path: Path) -> 
         assert process.stdout.readline().strip() == str(link)
         assert os.path.realpath(link).startswith("/dev/pts/")
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=30) == 0  # an upper bound for a loaded machine, not a timing check
     finally:
         if process.poll() is None:
             process.kill()
