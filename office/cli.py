@@ -297,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Alembic says "Context impl SQLiteImpl" and the like at INFO on every start: noise to an operator.
+        # The migrations it runs are still logged, by office.db.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.func(args)
     except db.SchemaOutOfDate as exc:

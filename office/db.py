@@ -19,6 +19,7 @@ Table contract (the counter's pages read these names; add columns, never rename)
 from __future__ import annotations
 
 import datetime
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 metadata = sa.MetaData()
+
+log = logging.getLogger(__name__)
 
 
 class UtcDateTime(sa.TypeDecorator[datetime.datetime]):
@@ -205,7 +208,10 @@ def migrate(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     before = current_revision(engine)
     with writer(engine).begin() as conn:
         command.upgrade(_alembic_config(conn), revision)
-    return before, current_revision(engine)
+    after = current_revision(engine)
+    if after != before:
+        log.info("database schema migrated from %s to %s", before or "empty", after)
+    return before, after
 
 
 class SchemaOutOfDate(RuntimeError):
