@@ -1144,11 +1144,14 @@ class Torture:
             backend="simulated",
             preview_size=(320, 240),
             still_size=(640, 480),
-            capture_timeout_s=0.3,
+            # Only pictures that should come wait this long (a hang is probed with its own 0.2 s): at Pi 4
+            # speed the first picture of a fresh simulated scene can take over 0.3 s.
+            capture_timeout_s=2.0,
             reconnect_initial_s=0.05,
             reconnect_max_s=0.3,
         )
         with SimulatedCamera(settings, frame_interval=0.02) as camera:
+            camera.prepare()  # as the kiosk's warm-up does after its first frame
             camera.start_preview()
             for _ in range(rng.randint(3, 8)):
                 fault = rng.choice(CAMERA_FAULTS)
