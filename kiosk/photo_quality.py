@@ -18,16 +18,17 @@ shrunk copies of it; ``scripts/bench_photo_quality.py`` prints the time per anal
 from __future__ import annotations
 
 import enum
+import importlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import numpy
 
 from hal.camera import Camera
+from hal.opencv import cv2
 
 __all__ = ["PhotoAssessment", "PhotoProblem", "PhotoQualityWorker", "PhotoRules", "assess_photo"]
 
@@ -196,7 +197,12 @@ def _cascade() -> cv2.CascadeClassifier:
     # on one classifier from two threads at once (the worker and a benchmark or a test).
     classifier = getattr(_cascades, "classifier", None)
     if classifier is None:
-        folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+        # Imported by name, not read as ``cv2.data``: cv2's bootstrap attaches its submodules as it goes,
+        # so a thread that finds cv2 while another (the warm-up) is still importing it may see no ``data``.
+        try:
+            folder = importlib.import_module("cv2.data").haarcascades
+        except (ImportError, AttributeError):
+            folder = None
         classifier = cv2.CascadeClassifier(folder + CASCADE_FILE) if folder else None
         if classifier is None or classifier.empty():
             raise RuntimeError(

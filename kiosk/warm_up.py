@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 #: use it, and a real printer's backend imports it when the printer is opened.
 WARM_UP_MODULES: tuple[str, ...] = (
     "numpy",
-    "cv2",
+    "hal.opencv",  # cv2, through the one place that imports it (hal/opencv.py)
     "hal.camera.scenes",
     "hal.camera.jpeg",
     "kiosk.photo_quality",

@@ -22,8 +22,9 @@ def decode(data: bytes) -> numpy.ndarray | None:
         return None
     # OpenCV and numpy are imported at the first picture (on a worker), not with the welcome screen;
     # kiosk.warm_up has usually loaded them in the background by then.
-    import cv2
     import numpy
+
+    from hal.opencv import cv2
 
     bgr = cv2.imdecode(numpy.frombuffer(data, numpy.uint8), cv2.IMREAD_COLOR)
     if bgr is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy
 
 from hal.errors import DeviceError
+from hal.opencv import cv2
 
 
 def encode_bgr(bgr: numpy.ndarray, quality: int) -> bytes:

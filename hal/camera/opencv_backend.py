@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy
 
 from hal.camera import Camera
 from hal.camera.jpeg import encode_bgr
 from hal.errors import DeviceDisconnected, DeviceNotFound, DeviceTimeout
 from hal.events import EventQueue
+from hal.opencv import cv2
 from hal.settings import CameraSettings
 
 #: How long releasing the webcam waits for a read in progress (longer than a frame at 4 fps).

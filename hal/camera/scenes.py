@@ -11,10 +11,10 @@ import math
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy
 
 from hal.camera import faces
+from hal.opencv import cv2
 
 Size = tuple[int, int]
 
