@@ -8,6 +8,8 @@ sits between the header and the content: navigation or tabs, the status bar's it
 
 from __future__ import annotations
 
+import abc
+
 import pygame
 
 from ui.widgets import Container, Kit, Widget
@@ -25,7 +27,7 @@ class Header(Widget):
             )
 
 
-class FramedScene:
+class FramedScene(abc.ABC):
     """Builds the frame; subclasses supply its parts through the ``_frame_*`` methods."""
 
     #: The id of the frame's root container (and the prefix of its header's id).
@@ -58,22 +60,22 @@ class FramedScene:
     def _frame_header_id(self) -> str:
         return "header"
 
+    @abc.abstractmethod
     def _frame_header(self, band: pygame.Rect) -> list[Widget]:
         """The header's contents (title, buttons) over the band."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _frame_between(self, area: pygame.Rect) -> tuple[list[Widget], pygame.Rect]:
         """What goes between the header and the status bar besides the content (navigation, tabs), and the
         content's rectangle within ``area``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _frame_content(self, area: pygame.Rect) -> list[Widget]:
         """The screen's or page's own widgets."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _frame_status(self, rect: pygame.Rect) -> Widget:
         """The status bar."""
-        raise NotImplementedError
 
     def _frame_overlays(self, area: pygame.Rect) -> list[Widget]:
         """Dialogs over everything, bottom first."""

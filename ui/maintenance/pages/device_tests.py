@@ -12,6 +12,7 @@ Each gets its own device, typed; a device switched off never gets a test (the pa
 
 from __future__ import annotations
 
+import abc
 import logging
 import time
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class CameraChecked(Event):
     seq: int
 
 
-class DeviceTest:
+class DeviceTest(abc.ABC):
     """The live test of one device: started when shown, stopped when left, rebuilt like a page.
 
     Args:
@@ -110,25 +111,28 @@ class DeviceTest:
         self.page = page
 
     def start(self) -> None:
-        """The test is shown."""
+        """The test is shown. Does nothing unless a test needs it."""
+        return None
 
     def stop(self) -> None:
-        """The test is left (or the page closed)."""
+        """The test is left (or the page closed). Does nothing unless a test needs it."""
+        return None
 
     def on_event(self, event: Event) -> bool:
         """An event from the main loop; True = redraw."""
         return False
 
     def update(self, now: float) -> None:
-        """Called every loop iteration while shown."""
+        """Called every loop iteration while shown. Does nothing unless a test needs it."""
+        return None
 
     def next_deadline(self, now: float) -> float | None:
         """When :meth:`update` has something to do."""
         return None
 
+    @abc.abstractmethod
     def build(self, body: pygame.Rect) -> list[Widget]:
         """The test's widgets under the device's status row."""
-        raise NotImplementedError
 
 
 class CameraTest(DeviceTest):
