@@ -8,8 +8,6 @@ record lost, none twice at the server, dead only for a permanent rejection (400)
 from __future__ import annotations
 
 import random
-import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -20,6 +18,7 @@ from kiosk.config import SyncSettings
 from kiosk.events import CredentialsRejected
 from kiosk.outbox import Outbox
 from kiosk.sync import STOP_AFTER_FAILURES, SyncStatus, SyncWorker
+from tests.kiosk.worker_waits import wait_for
 
 RECORDS = 4
 SETTINGS = SyncSettings(
@@ -77,23 +76,6 @@ def start_worker(lab, proxy, outbox, clock, events):
     yield start
     for worker in workers:
         worker.stop()
-
-
-def wait_for(
-    worker: SyncWorker, events: EventQueue, check: Callable[[SyncStatus], bool], timeout: float = 15.0
-):
-    """Wait on the worker's events (not by sleeping) until its status passes ``check``."""
-    woken = threading.Event()
-    events.add_waker(woken.set)
-    try:
-        deadline = time.monotonic() + timeout
-        while not check(status := worker.status()):
-            assert time.monotonic() < deadline, f"worker never got there; last status {status}"
-            woken.wait(0.25)
-            woken.clear()
-        return status
-    finally:
-        events.remove_waker(woken.set)
 
 
 def settle(
