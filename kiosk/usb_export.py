@@ -238,13 +238,19 @@ def _export_record(outbox: Outbox, tar: tarfile.TarFile, item: OutboxItem, now: 
 # -- server side: read a bundle, write an acknowledgement ------------------------------------------------
 
 
-def read_bundle(path: Path, verify_key: str | Callable[[str], str | None]) -> Bundle:
+#: The kiosk's verify key (base64), or the keys it may have signed with (the current one first: a bundle
+#: written before a key rotation is signed with the previous key), or a function from a kiosk id to either
+#: (None when the kiosk is not enrolled).
+VerifyKeys = str | Sequence[str] | Callable[[str], str | Sequence[str] | None]
+
+
+def read_bundle(path: Path, verify_key: VerifyKeys) -> Bundle:
     """Read a bundle and check its manifest signature (server side).
 
     Args:
         path: the bundle file.
-        verify_key: the kiosk's enrolled Ed25519 verify key (base64), or a function from the bundle's kiosk id
-            to that key (None when the kiosk is not enrolled).
+        verify_key: the kiosk's enrolled Ed25519 verify key (base64), or the keys it may have signed with (see
+            :data:`VerifyKeys`), or a function from the bundle's kiosk id to either.
 
     Returns:
         The bundle. Records whose blob is missing or does not match the manifest are left out and listed
@@ -265,7 +271,7 @@ def _read_bundle(
     path: Path,
     tar: tarfile.TarFile,
     members: dict[str, tarfile.TarInfo],
-    verify_key: str | Callable[[str], str | None],
+    verify_key: VerifyKeys,
 ) -> Bundle:
     manifest_bytes = _read_member(tar, members, MANIFEST, MAX_MANIFEST_BYTES)
     signature_text = _read_member(tar, members, MANIFEST_SIG, 1024)
@@ -285,14 +291,12 @@ def _read_bundle(
         if isinstance(exc, BundleError):
             raise
         raise BundleError(f"{path}: the manifest is malformed ({exc})") from None
-    key = verify_key(kiosk_id) if callable(verify_key) else verify_key
-    if not key:
+    keys = verify_key(kiosk_id) if callable(verify_key) else verify_key
+    keys = (keys,) if isinstance(keys, str) else tuple(keys or ())
+    if not keys:
         raise BundleError(f"{path}: kiosk {kiosk_id!r} is not enrolled")
-    try:
-        signature = base64.b64decode(signature_text.strip(), validate=True)
-        verify_detached(manifest_bytes, signature, key)
-    except (SealError, binascii.Error, ValueError):
-        raise BundleError(f"{path}: the manifest is not signed by kiosk {kiosk_id!r}") from None
+    if not _signed_by_one_of(manifest_bytes, signature_text, keys):
+        raise BundleError(f"{path}: the manifest is not signed by kiosk {kiosk_id!r}")
     records, problems = [], []
     for entry in listed:
         try:
@@ -311,6 +315,20 @@ def _read_bundle(
         else:
             records.append(BundleRecord(record_id, blob, sha256))
     return Bundle(kiosk_id, bundle_id, created_at, records, problems)
+
+
+def _signed_by_one_of(manifest: bytes, signature_text: bytes, keys: Sequence[str]) -> bool:
+    try:
+        signature = base64.b64decode(signature_text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    for key in keys:
+        try:
+            verify_detached(manifest, signature, key)
+            return True
+        except (SealError, ValueError):
+            continue
+    return False
 
 
 def write_ack(

@@ -172,11 +172,12 @@ def import_bundle(store: Store, bundle_path: Path, ack_out: Path) -> ImportResul
         OSError: the bundle cannot be read or the acknowledgement cannot be written.
     """
 
-    def enrolled_key(kiosk_id: str) -> str | None:
+    def enrolled_keys(kiosk_id: str) -> tuple[str, ...] | None:
+        # The previous key too: a bundle written before a key rotation was signed with it.
         kiosk = store.kiosk(kiosk_id)
-        return kiosk.verify_key if kiosk else None
+        return kiosk.verify_keys if kiosk else None
 
-    bundle = read_bundle(bundle_path, enrolled_key)
+    bundle = read_bundle(bundle_path, enrolled_keys)
     kiosk = store.kiosk(bundle.kiosk_id)
     assert kiosk is not None and store.keys is not None  # read_bundle refuses kiosks that are not enrolled
     acknowledged: list[tuple[str, str, str]] = []

@@ -14,6 +14,7 @@ from ingest_lab import IngestLab
 
 import office.cli
 from kiosk.cli import main as kiosk_main
+from kiosk.sealing import KioskIdentity
 
 RECORDS = 6
 
@@ -146,6 +147,41 @@ def test_a_bundle_of_a_kiosk_the_server_does_not_know_is_refused(lab, usb, tmp_p
 
     assert import_bundle(lab, bundle, usb) == 1
     assert "not enrolled" in capsys.readouterr().err
+    assert not list(usb.glob("*.ack.json"))
+    assert server_receipts(lab) == {}
+
+
+def rotate(lab: IngestLab, identity: KioskIdentity, token: str) -> None:
+    store = lab.store()
+    try:
+        store.rotate(lab.kiosk_id, identity.verify_key_b64, token, actor="technician")
+    finally:
+        store.close()
+
+
+def test_a_bundle_written_before_a_key_rotation_is_still_imported(lab, usb, tmp_path):
+    # The kiosk was offline for weeks: its bundle was signed with the key it had then, and the technician
+    # rotated its key at the office before the stick arrived.
+    with lab.outbox() as outbox:
+        ids = lab.enqueue(outbox, 3)
+    bundle = export(lab, usb)
+    rotate(lab, KioskIdentity.load_or_create(tmp_path / "new-keys"), "a-brand-new-token-0123456789")
+
+    assert import_bundle(lab, bundle, usb) == 0
+    (ack_file,) = usb.glob("*.ack.json")
+    assert ack(lab, ack_file) == 0
+    assert sorted(server_receipts(lab)) == sorted(ids)
+
+
+def test_a_bundle_signed_with_a_key_two_rotations_old_is_refused(lab, usb, tmp_path, capsys):
+    with lab.outbox() as outbox:
+        lab.enqueue(outbox, 2)
+    bundle = export(lab, usb)
+    rotate(lab, KioskIdentity.load_or_create(tmp_path / "second-keys"), "a-second-token-0123456789abc")
+    rotate(lab, KioskIdentity.load_or_create(tmp_path / "third-keys"), "a-third-token-0123456789abcd")
+
+    assert import_bundle(lab, bundle, usb) == 1
+    assert "not signed by kiosk" in capsys.readouterr().err
     assert not list(usb.glob("*.ack.json"))
     assert server_receipts(lab) == {}
 
