@@ -20,16 +20,20 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pygame
 import pygame.freetype
 
 from hal.events import Event, EventQueue
 from kiosk.events import StopRequested
-from kiosk.state import KioskState
 from ui.input import Pointer, PointerReader
 from ui.widgets.base import Widget
+
+if TYPE_CHECKING:
+    # Only a type here: the first welcome frame (ui.first_frame) opens the display before the kiosk's state,
+    # and with it the journey, is imported.
+    from kiosk.state import KioskState
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +151,17 @@ def open_display(size: tuple[int, int], *, fullscreen: bool, title: str = "Dukca
     pygame.key.set_repeat(400, 40)
     log.info("display %s: %dx%d", driver, *surface.get_size())
     return surface
+
+
+def show(root: Widget, now: float) -> None:
+    """Draw the widget tree ``root`` over the whole display and show it: one frame.
+
+    The main loop draws every frame with it, and the first welcome frame (:mod:`ui.first_frame`) too.
+    """
+    surface = pygame.display.get_surface()
+    surface.fill(root.kit.palette.background)
+    root.draw(surface, now)
+    pygame.display.flip()
 
 
 class App:
@@ -392,12 +407,9 @@ class App:
     def draw(self, now: float | None = None) -> None:
         """Draw the whole scene and show it."""
         now = self.clock() if now is None else now
-        surface = pygame.display.get_surface()
         started = time.perf_counter()
         root = self._current_root()
-        surface.fill(root.kit.palette.background)
-        root.draw(surface, now)
-        pygame.display.flip()
+        show(root, now)
         self.last_frame_s = time.perf_counter() - started
         self.frames += 1
         self._dirty = False
