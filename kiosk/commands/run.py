@@ -86,12 +86,15 @@ def simulator_config(config: Config) -> Config:
     config = config.simulated()
     if config.server.public_key:
         return config
-    from kiosk.sealing import generate_server_keypair
-
     path = config.data_path / SIMULATOR_SERVER_KEY
     if path.exists():
         public = path.read_text().split()[0]
     else:
+        # Only the simulator's very first start makes the key (and imports the sealing code and, through the
+        # record types, the storage library, before the first frame: kiosk.warm_up).
+        import_lean_storage()
+        from kiosk.sealing import generate_server_keypair
+
         path.parent.mkdir(parents=True, exist_ok=True)
         public, private = generate_server_keypair()
         # The private half only lets this simulator's own records be opened; kept 0600 all the same.
