@@ -252,6 +252,10 @@ class App:
         """Loop until :meth:`stop` or a window close (desktop only)."""
         self.running = True
         try:
+            # First a pass without waiting: what came before the loop listened (a device's health, a SIGTERM
+            # while the kiosk was being built behind its first frame) woke nothing, and must not wait for
+            # the first timeout.
+            self.step(0.0)
             while self.running:
                 self.step(self._timeout())
         finally:

@@ -185,3 +185,26 @@ def test_a_kiosk_that_cannot_be_built_closes_the_first_frame_and_fails_as_before
         args.func(args)
     assert shown[-1] is True  # the first frame was up when the kiosk was being built
     assert not pygame.display.get_init()
+
+
+def test_what_came_while_the_kiosk_was_built_is_handled_without_waiting(config, first_frame, monkeypatch):
+    # A SIGTERM (or a device's health) posted before the loop listened woke nothing: the loop's first pass
+    # must handle it, before it ever sleeps in SDL's wait (up to the attract loop's next slide, seconds).
+    events = EventQueue()
+    events.post(StopRequested(reason="SIGTERM received while building"))
+    kiosk = build_kiosk(config, events)
+    waits = []
+    real_wait = pygame.event.wait
+
+    def wait(*args):
+        waits.append(args)
+        return real_wait(*args)
+
+    monkeypatch.setattr(pygame.event, "wait", wait)
+    try:
+        view = make_view(kiosk, text=first_frame.text)
+        App(view, kiosk.events, state=kiosk.state).run()
+        assert kiosk.state.stop_reason == "SIGTERM received while building"
+        assert waits == []
+    finally:
+        kiosk.close()
