@@ -146,9 +146,9 @@ def run(args: argparse.Namespace) -> int:
         except BaseException:
             first_frame.close()
             raise
-        from ui.kiosk_app import run_kiosk
-
         try:
+            from ui.kiosk_app import run_kiosk
+
             return (
                 run_kiosk(
                     kiosk,
