@@ -4,6 +4,11 @@ Each command lives in its own module under :mod:`kiosk.commands` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 A :class:`~kiosk.config.ConfigError` anywhere ends the process with one line on stderr and
 status 2, never a traceback.
+
+Building the parser imports every command module, so a command module imports at its top only what its
+``register`` needs; the kiosk's parts (assembly, outbox, sealing, maintenance, storage) are imported inside
+the command's function. ``kiosk --help`` and ``kiosk run`` up to its first frame do not wait for them, and a
+command that opens a SQLite database calls :func:`kiosk.warm_up.import_lean_storage` first.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import sys
 
 from kiosk import __version__
 from kiosk.config import ConfigError
-from kiosk.warm_up import import_lean_storage
 
 #: Command modules, in the order ``kiosk --help`` lists them.
 COMMAND_MODULES = (
@@ -57,8 +61,6 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
-    # Before the commands (and through them sqlite-utils) are imported: see kiosk.warm_up.
-    import_lean_storage()
     parser = build_parser()
     args = parser.parse_args(argv)
     # force: python-escpos calls logging.basicConfig() when it is imported (through hal.printer), which

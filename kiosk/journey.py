@@ -69,6 +69,7 @@ from kiosk.events import RecordSaved, RecordSaveFailed
 from kiosk.regions import District
 from kiosk.service_notices import ServiceNotice, ServiceNotices
 from kiosk.services import LANGUAGES, DocumentItem, FieldSpec, Service, ServiceCatalog
+from kiosk.steps import Step
 from kiosk.validation import ValidationIssue
 
 if TYPE_CHECKING:
@@ -82,22 +83,6 @@ CONSENT_VERSION = "2026-12"
 
 #: ``photo_note`` when the face photo will be taken at the counter instead.
 PHOTO_AT_COUNTER = "taken_at_counter"
-
-
-class Step(StrEnum):
-    """Where the citizen is."""
-
-    WELCOME = "welcome"
-    LANGUAGE = "language"
-    SERVICE = "service"
-    CHECKLIST = "checklist"
-    IDENTITY = "identity"
-    DETAILS = "details"
-    PHOTO = "photo"
-    SIGNATURE = "signature"
-    REVIEW = "review"
-    SAVING = "saving"
-    RECEIPT = "receipt"
 
 
 class Notice(StrEnum):

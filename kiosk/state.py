@@ -23,10 +23,8 @@ thread only.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 from hal.device import Device, HealthStatus
@@ -35,6 +33,7 @@ from kiosk.devices import OFF, device_status
 from kiosk.events import RecordSaved, StopRequested, SyncStatusChanged
 from kiosk.journey import Capabilities
 from kiosk.power_policy import PowerPolicy
+from kiosk.status_view import Network, StatusView
 
 log = logging.getLogger(__name__)
 
@@ -55,37 +54,6 @@ class StorageRoom(Protocol):
 
     @property
     def reason(self) -> str: ...
-
-
-class Network(enum.StrEnum):
-    """Whether the registry server is reachable, as the sync worker last said."""
-
-    UNKNOWN = "unknown"
-    ONLINE = "online"
-    OFFLINE = "offline"
-
-
-@dataclass(frozen=True)
-class StatusView:
-    """What the status bar shows, as data (the UI words and colours it). Equal views draw the same.
-
-    Attributes:
-        network: Reachability of the server.
-        on_battery: Mains power is gone.
-        battery_percent: The charge, when known.
-        sessions_refused: A new session would be refused (the battery, a shutdown, a full kiosk).
-        pending: Records waiting to be sent.
-        dead: Records the server rejected for good.
-        health: ``(device, status)`` pairs; status ``ok``, ``degraded``, ``failed`` or ``off``.
-    """
-
-    network: Network
-    on_battery: bool
-    battery_percent: float | None
-    sessions_refused: bool
-    pending: int
-    dead: int
-    health: tuple[tuple[str, str], ...]
 
 
 class KioskState:

@@ -202,7 +202,10 @@ install_app() {
     else
         # numpy<2: Debian's picamera2 and simplejpeg are built against numpy 1.x, which pip must keep.
         # --no-binary pygame: build it against Debian's SDL2, whose KMSDRM driver the wheels may lack.
-        run "$python" -m pip install --no-binary pygame "numpy<2" "${SRC_DIR}[pi]"
+        # --compile (pip's default, said here so that no PIP_NO_COMPILE or pip.conf turns it off): the kiosk's
+        # user cannot write bytecode into this root-owned venv, and a kiosk without it compiles its modules
+        # again at every start, a power cut or watchdog restart included (docs/performance.md).
+        run "$python" -m pip install --no-binary pygame "numpy<2" "${SRC_DIR}[pi]" --compile
         printf '%s\n' "$fingerprint" >"$work/fingerprint"
         run install -m 0644 "$work/fingerprint" "$stamp"
     fi

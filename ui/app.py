@@ -20,16 +20,20 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pygame
 import pygame.freetype
 
 from hal.events import Event, EventQueue
 from kiosk.events import StopRequested
-from kiosk.state import KioskState
 from ui.input import Pointer, PointerReader
 from ui.widgets.base import Widget
+
+if TYPE_CHECKING:
+    # Only a type here: the first welcome frame (ui.first_frame) opens the display before the kiosk's state,
+    # and with it the journey, is imported.
+    from kiosk.state import KioskState
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,17 @@ def open_display(size: tuple[int, int], *, fullscreen: bool, title: str = "Dukca
     return surface
 
 
+def show(root: Widget, now: float) -> None:
+    """Draw the widget tree ``root`` over the whole display and show it: one frame.
+
+    The main loop draws every frame with it, and the first welcome frame (:mod:`ui.first_frame`) too.
+    """
+    surface = pygame.display.get_surface()
+    surface.fill(root.kit.palette.background)
+    root.draw(surface, now)
+    pygame.display.flip()
+
+
 class App:
     """Runs a :class:`Scene` on the display.
 
@@ -237,6 +252,10 @@ class App:
         """Loop until :meth:`stop` or a window close (desktop only)."""
         self.running = True
         try:
+            # First a pass without waiting: what came before the loop listened (a device's health, a SIGTERM
+            # while the kiosk was being built behind its first frame) woke nothing, and must not wait for
+            # the first timeout.
+            self.step(0.0)
             while self.running:
                 self.step(self._timeout())
         finally:
@@ -392,12 +411,9 @@ class App:
     def draw(self, now: float | None = None) -> None:
         """Draw the whole scene and show it."""
         now = self.clock() if now is None else now
-        surface = pygame.display.get_surface()
         started = time.perf_counter()
         root = self._current_root()
-        surface.fill(root.kit.palette.background)
-        root.draw(surface, now)
-        pygame.display.flip()
+        show(root, now)
         self.last_frame_s = time.perf_counter() - started
         self.frames += 1
         self._dirty = False

@@ -80,3 +80,10 @@ class FramedScene(abc.ABC):
     def _frame_overlays(self, area: pygame.Rect) -> list[Widget]:
         """Dialogs over everything, bottom first."""
         return []
+
+
+def content_rect(area: pygame.Rect, bottom: int, kit: Kit) -> pygame.Rect:
+    """A screen's content rectangle: ``area`` (between header and status bar) above ``bottom``, inset by the
+    margins; the citizen's screens and the first welcome frame (:mod:`ui.first_frame`) both place it so."""
+    m = kit.metrics
+    return pygame.Rect(m.margin, area.y + m.gap, area.width - 2 * m.margin, bottom - area.y - m.gap)

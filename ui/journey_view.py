@@ -22,7 +22,7 @@ from kiosk.devices import Devices
 from kiosk.journey import Journey, SaveRequest, Step
 from kiosk.memory import return_free_memory
 from kiosk.state import KioskState
-from ui.frame import FramedScene
+from ui.frame import FramedScene, content_rect
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator
 from ui.screens import SCREENS
 from ui.screens.base import BACK, CANCEL, Screen
@@ -269,8 +269,7 @@ class JourneyView(FramedScene):
             )
             bottom = nav_rect.y - m.gap
             self._nav_buttons(widgets, nav_rect, nav)
-        top = area.y
-        return widgets, pygame.Rect(m.margin, top + m.gap, area.width - 2 * m.margin, bottom - top - m.gap)
+        return widgets, content_rect(area, bottom, self.kit)
 
     def _frame_content(self, area: pygame.Rect) -> list[Widget]:
         return list(self.screen.build(area))

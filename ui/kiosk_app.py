@@ -18,6 +18,7 @@ from kiosk.events import SyncStatusChanged
 from kiosk.warm_up import start_warm_up
 from kiosk.watchdog import Watchdog
 from ui.app import App, Scene, open_display
+from ui.first_frame import FirstFrame
 from ui.journey_view import JourneyView
 from ui.text import TextRenderer, find_fonts
 
@@ -63,6 +64,8 @@ def make_app(kiosk: Kiosk, scene: Scene, *, clock=time.monotonic, watchdog: Watc
 def run_kiosk(
     kiosk: Kiosk,
     *,
+    first_frame: FirstFrame | None = None,
+    watchdog: Watchdog | None = None,
     autopilot: bool = False,
     screenshots: Path | None = None,
     sizes: Sequence[tuple[int, int]] = (),
@@ -71,14 +74,26 @@ def run_kiosk(
 ) -> int:
     """Show the kiosk until it is stopped (or, with ``autopilot``, until every citizen is through).
 
-    ``clock`` must be the clock the journey was built with (the autopilot's fake clock).
+    Args:
+        kiosk: The kiosk, built.
+        first_frame: The welcome frame ``kiosk run`` showed before building the kiosk
+            (:func:`ui.first_frame.show_first_frame`): the display is open and its text renderer is taken
+            over. None: the display is opened here.
+        watchdog: systemd's watchdog (``READY=1`` was sent with the first frame); from the environment when
+            None.
+        autopilot: Walk synthetic citizens through every service, then return.
+        screenshots: With ``autopilot``: where to save a PNG of every screen.
+        sizes: With ``autopilot``: the screen sizes to walk (default: the configured one).
+        languages: With ``autopilot``: the languages to walk.
+        clock: The clock the journey was built with (the autopilot's fake clock).
     """
     config = kiosk.config
     size = tuple(config.ui.size)
     clock = clock or time.monotonic
-    open_display(sizes[0] if sizes else size, fullscreen=config.ui.fullscreen)
-    watchdog = Watchdog.from_environment()
-    view = make_view(kiosk, clock=clock)
+    if first_frame is None:
+        open_display(sizes[0] if sizes else size, fullscreen=config.ui.fullscreen)
+    watchdog = watchdog or Watchdog.from_environment()
+    view = make_view(kiosk, clock=clock, text=first_frame.text if first_frame is not None else None)
     scene = _with_maintenance(kiosk, view, clock)
     app = make_app(kiosk, scene, clock=clock, watchdog=watchdog)
     scene.attach(app)
@@ -86,6 +101,8 @@ def run_kiosk(
     try:
         if autopilot:
             return walk_everything(app, view, kiosk, clock, screenshots, sizes or (size,), languages)
+        # The welcome screen again, with what the kiosk knows now (devices, power, queue, notices). Touches
+        # made since the first frame are still in SDL's queue: app.run() hands them to this screen.
         app.draw()
         watchdog.ready("serving")
         # What the welcome screen did not need (OpenCV, numpy, the receipt's libraries, the NIK prefix

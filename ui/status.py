@@ -6,7 +6,7 @@ a new session may start) is decided in :mod:`kiosk.state`; this module only word
 
 from __future__ import annotations
 
-from kiosk.state import Network, StatusView
+from kiosk.status_view import Network, StatusView
 from ui.i18n import N_, Translator
 from ui.widgets.status_bar import StatusItem
 
@@ -22,13 +22,7 @@ _WAITING = N_("{count} waiting to be sent")
 
 def status_items(view: StatusView, tr: Translator) -> list[StatusItem]:
     """The status bar's items in the current language."""
-    items = []
-    if view.network is Network.UNKNOWN:
-        items.append(StatusItem("network", tr(_NETWORK_UNKNOWN), "muted"))
-    elif view.network is Network.ONLINE:
-        items.append(StatusItem("network", tr(_ONLINE), "ok"))
-    else:
-        items.append(StatusItem("network", tr(_OFFLINE), "warning"))
+    items = [_network_item(view.network, tr)]
     if view.on_battery:
         percent = view.battery_percent
         text = tr(_BATTERY_PERCENT).format(percent=round(percent)) if percent is not None else tr(_BATTERY)
@@ -40,3 +34,20 @@ def status_items(view: StatusView, tr: Translator) -> list[StatusItem]:
     else:
         items.append(StatusItem("queue", tr(_WAITING_NONE), "ok"))
     return items
+
+
+def starting_status_items(tr: Translator) -> list[StatusItem]:
+    """The status bar of the first welcome frame, drawn before the kiosk is built: only what is known.
+
+    The network is not probed yet, and neither the UPS nor the outbox has been read: their items would have
+    to guess ("mains power", "all registrations sent"), so they appear with the kiosk, a moment later.
+    """
+    return [_network_item(Network.UNKNOWN, tr)]
+
+
+def _network_item(network: Network, tr: Translator) -> StatusItem:
+    if network is Network.UNKNOWN:
+        return StatusItem("network", tr(_NETWORK_UNKNOWN), "muted")
+    if network is Network.ONLINE:
+        return StatusItem("network", tr(_ONLINE), "ok")
+    return StatusItem("network", tr(_OFFLINE), "warning")

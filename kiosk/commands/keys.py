@@ -12,10 +12,9 @@ import argparse
 import json
 import sys
 
-from kiosk.assembly import KEY_DIR
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_config_argument
 from kiosk.config import load_config
-from kiosk.sealing import KEY_FILE, IdentityError, KioskIdentity, SealError, check_server_public_key
+from kiosk.warm_up import import_lean_storage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Create or load the key and print the public keys."""
+    # Here, not at the top: building the command line's parser must not import the kiosk's parts (kiosk.cli).
+    import_lean_storage()
+    from kiosk.assembly import KEY_DIR
+    from kiosk.sealing import KEY_FILE, IdentityError, KioskIdentity
+
     config = load_config(args.config)
     key_dir = config.data_path / KEY_DIR
     existed = (key_dir / KEY_FILE).exists()
@@ -71,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_server_key(public_key: str) -> str | None:
     """What is wrong with the configured server public key, or None when records can be sealed to it."""
+    from kiosk.sealing import SealError, check_server_public_key
+
     try:
         check_server_public_key(public_key)
     except SealError as exc:

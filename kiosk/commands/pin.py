@@ -18,17 +18,12 @@ from pathlib import Path
 
 from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_config_argument
 from kiosk.config import load_config
-from kiosk.maintenance.audit import AuditAction, AuditLog, AuditOutcome
-from kiosk.maintenance.lockout import PinLockout
-from kiosk.maintenance.pin import (
-    MAX_LENGTH,
-    MIN_LENGTH,
-    PinFileError,
-    PinFormatError,
-    TechnicianPin,
-    check_pin_format,
-)
-from kiosk.maintenance.store import MaintenanceStore, MaintenanceStoreError
+from kiosk.warm_up import import_lean_storage
+
+#: The PIN's length in digits, for the help text (kiosk.maintenance.pin's MIN_LENGTH and MAX_LENGTH, which
+#: check it; a test keeps them equal). Not imported from there: the maintenance package opens its database
+#: library on import, and building the command line must not wait for it (kiosk.cli).
+MIN_LENGTH, MAX_LENGTH = 6, 12
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ask for the PIN, store its hash, clear the lockout and audit it."""
+    import_lean_storage()
+    from kiosk.maintenance.audit import AuditAction, AuditLog, AuditOutcome
+    from kiosk.maintenance.lockout import PinLockout
+    from kiosk.maintenance.pin import PinFileError, PinFormatError, TechnicianPin, check_pin_format
+    from kiosk.maintenance.store import MaintenanceStore, MaintenanceStoreError
+
     config = load_config(args.config)
     data_dir = config.data_path
     wrong_user = _wrong_user(data_dir)
@@ -89,6 +90,8 @@ class _InputProblem(Exception):
 
 
 def _ask_pin() -> str:
+    from kiosk.maintenance.pin import check_pin_format
+
     if not sys.stdin.isatty():
         raise _InputProblem("no terminal to ask the PIN on; pipe it in with --pin-stdin instead")
     try:

@@ -1,9 +1,14 @@
 """``kiosk run``: start the kiosk (the composition root).
 
-Forbids core dumps, has :func:`kiosk.assembly.build_kiosk` make every part from the config, and hands the
-typed :class:`~kiosk.assembly.Kiosk` to the touchscreen UI. This is the one place in ``kiosk/`` allowed to
-import ``ui`` (and pygame), and it does so lazily, inside :func:`run`, so that every other command works on
-a machine without a display.
+Forbids core dumps, loads the config, and starts in two phases. First the welcome screen
+(:func:`ui.first_frame.show_first_frame`), then ``READY=1`` to systemd; then
+:func:`kiosk.assembly.build_kiosk` makes every part from the config, and the typed
+:class:`~kiosk.assembly.Kiosk` goes to the touchscreen UI, which redraws the welcome screen with what the
+kiosk now knows. A citizen's tap in between waits in SDL's queue. This is the one place in ``kiosk/``
+allowed to import ``ui`` (and pygame), and it does so lazily, inside :func:`run`, so that every other
+command works on a machine without a display; the kiosk's own parts (assembly, outbox, journey, devices)
+are imported inside :func:`run` too, after the first frame, so that parsing the command line
+(``kiosk --help``, any command) does not wait for them.
 
 ``--simulate`` runs every device on its simulated backend (the camera shows a real face photo, the
 signature pad is the Topaz emulator on a pty). Without a server key in the config it makes a
@@ -19,17 +24,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from hal.events import EventQueue
-from kiosk.assembly import Kiosk, build_kiosk
 from kiosk.cli import EXIT_OK, add_config_argument
 from kiosk.config import Config, ConfigError, load_config
 from kiosk.core_dumps import forbid_core_dumps
 from kiosk.stop_signals import StopSignals
-from kiosk.warm_up import import_without
+from kiosk.warm_up import import_lean_storage, import_without
+
+if TYPE_CHECKING:
+    from kiosk.assembly import Kiosk, build_kiosk
 
 __all__ = ["Kiosk", "build_kiosk", "register", "run", "simulator_config"]
 
@@ -77,12 +86,15 @@ def simulator_config(config: Config) -> Config:
     config = config.simulated()
     if config.server.public_key:
         return config
-    from kiosk.sealing import generate_server_keypair
-
     path = config.data_path / SIMULATOR_SERVER_KEY
     if path.exists():
         public = path.read_text().split()[0]
     else:
+        # Only the simulator's very first start makes the key (and imports the sealing code and, through the
+        # record types, the storage library, before the first frame: kiosk.warm_up).
+        import_lean_storage()
+        from kiosk.sealing import generate_server_keypair
+
         path.parent.mkdir(parents=True, exist_ok=True)
         public, private = generate_server_keypair()
         # The private half only lets this simulator's own records be opened; kept 0600 all the same.
@@ -105,11 +117,13 @@ def run(args: argparse.Namespace) -> int:
         config = msgspec.structs.replace(config, ui=msgspec.structs.replace(config.ui, fullscreen=False))
     if args.screenshots and not args.autopilot:
         raise ConfigError("--screenshots needs --autopilot")
+    sizes = _sizes(args.sizes)
     # pygame's __init__ imports numpy for pygame.surfarray, which the kiosk does not use; without it the
     # welcome screen comes up sooner, and the warm-up imports both after the first frame (kiosk.warm_up).
     import_without("ui", "pkg_resources", "numpy")
     # The composition root is the one place in kiosk/ that imports the UI, and only here, lazily.
-    from ui.kiosk_app import run_kiosk
+    from kiosk.watchdog import Watchdog
+    from ui.first_frame import show_first_frame
 
     clock = None
     if args.autopilot:
@@ -120,14 +134,29 @@ def run(args: argparse.Namespace) -> int:
     events = EventQueue()
     # Before pygame starts, so that SDL does not turn SIGTERM into a window close a fullscreen kiosk ignores.
     with StopSignals(events):
-        kiosk = build_kiosk(config, events, clock=clock)
+        watchdog = Watchdog.from_environment()
+        # Phase 1: the welcome screen, before the kiosk behind it is built (ui.first_frame).
+        first_size = sizes[0] if sizes else None
+        first_frame = show_first_frame(config, size=first_size, clock=clock or time.monotonic)
+        if not args.autopilot:
+            watchdog.ready("starting")
         try:
+            # Phase 2: the kiosk's parts; the UI then serves the taps that waited in SDL's queue meanwhile.
+            kiosk = _build(config, events, clock)
+        except BaseException:
+            first_frame.close()
+            raise
+        try:
+            from ui.kiosk_app import run_kiosk
+
             return (
                 run_kiosk(
                     kiosk,
+                    first_frame=first_frame,
+                    watchdog=watchdog,
                     autopilot=args.autopilot,
                     screenshots=Path(args.screenshots) if args.screenshots else None,
-                    sizes=_sizes(args.sizes),
+                    sizes=sizes,
                     languages=tuple(code for code in args.languages.split(",") if code),
                     clock=clock,
                 )
@@ -135,6 +164,24 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             kiosk.close()
+
+
+def _build(config: Config, events: EventQueue, clock) -> Kiosk:
+    """Phase 2 of ``kiosk run``: every part of the kiosk, imported and made after the first frame."""
+    # Before anything imports sqlite-utils (kiosk.warm_up): without numpy.
+    import_lean_storage()
+    from kiosk.assembly import build_kiosk
+
+    return build_kiosk(config, events, clock=clock)
+
+
+def __getattr__(name: str) -> object:
+    """``Kiosk`` and ``build_kiosk``, re-exported for the tools that take them from here, imported on use."""
+    if name in ("Kiosk", "build_kiosk"):
+        from kiosk import assembly
+
+        return getattr(assembly, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _sizes(text: str) -> tuple[tuple[int, int], ...]:

@@ -11,14 +11,15 @@ import json
 import sys
 import warnings
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from hal.device import Device, Health, HealthStatus
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_config_argument
 from kiosk.config import Config, ConfigError, load_config
-from kiosk.design_fonts import design_font_warning
-from kiosk.devices import open_devices, switched_off
+
+if TYPE_CHECKING:
+    from hal.device import Device, Health
 
 #: Faults a technician (or a test) can switch on in simulated devices: device -> allowed faults.
 SIMULATED_FAULTS = {
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"devices": [asdict(r) for r in reports]}, indent=2))
     else:
         print(format_table(reports))
+    from hal.device import HealthStatus
+
     failed = any(r.status == HealthStatus.FAILED for r in reports)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -97,6 +100,10 @@ def with_faults(config: Config, faults: list[str]) -> Config:
 
 def self_test(config: Config) -> list[DeviceReport]:
     """Open every device of ``config``, run its self-test and close it again."""
+    # Here, not at the top: building the command line's parser must not import the devices (kiosk.cli).
+    from kiosk.design_fonts import design_font_warning
+    from kiosk.devices import open_devices, switched_off
+
     reports = []
     with warnings.catch_warnings(record=True) as fallbacks:
         warnings.simplefilter("always")
@@ -117,6 +124,8 @@ def self_test(config: Config) -> list[DeviceReport]:
 
 
 def _run_self_test(device: Device) -> Health:
+    from hal.device import Health, HealthStatus
+
     # A self-test that raises is itself a finding about the device, not a reason to stop testing others.
     try:
         return device.self_test()

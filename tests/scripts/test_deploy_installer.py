@@ -325,6 +325,7 @@ def test_an_update_keeps_the_config_and_reinstalls_only_the_firmware(pi: Pi) -> 
     assert "config.toml (kept as it is)" in result.stdout
     new = pi.log()[len(before) :]
     assert len(new) == 1 and new[0].startswith("pip -m pip install --no-binary pygame numpy<2 ")
+    assert new[0].endswith(" --compile")  # bytecode compiled at install: the kiosk's user cannot write it
     assert len(pi.changes_in(result)) == 2  # pip, and the new fingerprint
 
 

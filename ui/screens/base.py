@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pygame
 
 from hal.events import Event
-from kiosk.journey import Journey, Step
+from kiosk.steps import Step
 from ui.i18n import N_, Translator
 from ui.widgets.base import Kit, Widget
 
 if TYPE_CHECKING:
+    from kiosk.journey import Journey
     from ui.journey_view import JourneyView
 
 BACK = N_("Back")

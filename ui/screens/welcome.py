@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygame
 
-from kiosk.journey import Step
+from kiosk.steps import Step
 from ui.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from ui.messages import notice_message, refusal_message
 from ui.screens.base import Screen
