@@ -6,7 +6,8 @@ A whole e-KTP walk with long, realistic answers (a 120-character address, a long
 * no text is drawn below the resolution's floor (:attr:`ui.theme.Metrics.text_floor`);
 * nothing is clipped: every text a widget means to show is drawn whole, inside the widget, on the screen
   (a field's value is one line that scrolls; unedited it shows its start);
-* no two touch targets overlap, and every touch target is at least :attr:`ui.theme.Metrics.touch_min`.
+* no two touch targets overlap, and every touch target is at least :attr:`ui.theme.Metrics.touch_min`;
+* the buttons of one row share one text size, and a chevron never sits alone on a line.
 
 Texts are seen where they are drawn: each widget's ``draw`` and the text renderer are wrapped for one
 frame, so a text is attributed to the widget that drew it.
@@ -28,7 +29,7 @@ from kiosk.devices import Devices
 from kiosk.journey import Step
 from tests.ui.test_journey_screens import values
 from ui.autopilot import Autopilot
-from ui.widgets import TextField
+from ui.widgets import Button, TextField
 from ui.widgets.base import Widget
 
 SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080)]
@@ -133,6 +134,7 @@ def check_screen(screen) -> list[str]:
             problems.append(f"{label} off the screen at {item.rect}")
         elif not item.widget.rect.inflate(2, m.px(8)).contains(item.rect):
             problems.append(f"{label} outside its widget {item.widget.rect}: {item.rect}")
+    problems += row_problems(frame.drawn)
     by_widget: dict[int, str] = {}
     for item in frame.drawn:
         by_widget[id(item.widget)] = by_widget.get(id(item.widget), "") + item.text
@@ -162,6 +164,24 @@ def check_screen(screen) -> list[str]:
             if overlap.width * overlap.height:
                 problems.append(f"targets {one.id!r} and {other.id!r} overlap")
     return sorted(set(problems))
+
+
+def row_problems(drawn: list[Drawn]) -> list[str]:
+    """Buttons side by side (one top, one height) drawn in more than one text size; a chevron alone."""
+    rows: dict[tuple[int, int], dict[str, set[int]]] = {}
+    problems: list[str] = []
+    for item in drawn:
+        widget = item.widget
+        if not isinstance(widget, Button) or widget.style == "key" or widget.detail:
+            continue
+        rows.setdefault((widget.rect.y, widget.rect.height), {}).setdefault(widget.id, set()).add(item.size)
+        if item.text.strip() in ("\u203a", "\u2039"):
+            problems.append(f"{widget.id!r}: its chevron is alone on a line")
+    for row in rows.values():
+        sizes = {size for each in row.values() for size in each}
+        if len(row) > 1 and len(sizes) > 1:
+            problems.append(f"one row, several text sizes: {dict(sorted(row.items()))}")
+    return problems
 
 
 class CheckingAutopilot(Autopilot):

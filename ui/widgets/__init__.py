@@ -1,7 +1,7 @@
 """Widgets with stable ids: what screens are built from and what the test pilot taps."""
 
 from ui.widgets.base import Container, Kit, Widget
-from ui.widgets.button import Button
+from ui.widgets.button import Button, share_text_size
 from ui.widgets.camera_view import CameraView
 from ui.widgets.dialog import Dialog
 from ui.widgets.image import Checkbox, Picture
@@ -35,4 +35,5 @@ __all__ = [
     "StatusBar",
     "TextField",
     "Widget",
+    "share_text_size",
 ]
