@@ -151,17 +151,21 @@ class MaintenanceScene(FramedScene):
     def start_job(
         self,
         job: Job,
-        work: Callable[[Callable[[int, int], None]], Any],
+        work: Callable[[Callable[..., None]], Any],
         done: Callable[[Job], None] | None = None,
+        *,
+        total: int | None = None,
+        item: str = "",
     ) -> None:
-        """Run ``work(progress)`` on a worker thread; ``progress(done, total)`` may be called from there."""
+        """Run ``work(progress)`` on a worker thread; ``progress(done, total, item="")`` may be called from
+        there. ``total`` and ``item``, when known, are shown at once, before the worker reports."""
         if job.running:
             return
-        job.started()
+        job.started(total, item)
         self.changed()
 
-        def progress(count: int, total: int) -> None:
-            self.post(JobProgress(job=job.name, done=count, total=total))
+        def progress(count: int, total: int, item: str = "") -> None:
+            self.post(JobProgress(job=job.name, done=count, total=total, item=item))
 
         def finished(future: Future) -> None:
             try:
@@ -308,7 +312,7 @@ class MaintenanceScene(FramedScene):
             return False
         if isinstance(event, JobProgress):
             job = self.jobs.get(event.job)
-            if job is not None and job.progressed(event.done, event.total):
+            if job is not None and job.progressed(event.done, event.total, event.item):
                 self.mode.session.touch()  # a technician watching a long export is not idle
                 self.changed()
                 return True

@@ -35,7 +35,7 @@ READING = M_("Reading the kiosk's state…")
 DEVICES = M_("Devices")
 RECORDS = M_("Records on this kiosk")
 CHECK = M_("Check all")
-CHECKING = M_("Checking {done} of {total} devices…")
+CHECKING = M_("Checking {device}: {done} of {total} done…")
 CHECK_FAILED = M_("The check stopped: {reason}")
 OLDEST = M_("Oldest record waiting: {age}")
 NONE_WAITING = M_("No record is waiting to be sent.")
@@ -74,16 +74,17 @@ class DashboardPage(Page):
 
         def work(progress) -> list[tuple[str, Health | None]]:
             results: list[tuple[str, Health | None]] = []
-            progress(0, len(devices))
-            for index, (name, device) in enumerate(devices, start=1):
+            for index, (name, device) in enumerate(devices):
+                progress(index, len(devices), name)  # which device, before its test (a camera takes seconds)
                 try:
                     results.append((name, session.test_device(name, device)))
                 except Exception:  # noqa: BLE001 - audited as failed by the session; the others still run
                     results.append((name, None))
-                progress(index, len(devices))
+            progress(len(devices), len(devices))
             return results
 
-        self.scene.start_job(self.scene.job("check"), work)
+        first = devices[0][0] if devices else ""
+        self.scene.start_job(self.scene.job("check"), work, total=len(devices), item=first)
 
     # -- widgets --------------------------------------------------------------------------------
     def build(self, area: pygame.Rect) -> list[Widget]:
@@ -134,10 +135,12 @@ class DashboardPage(Page):
         ]
         if job.running:
             # The progress takes the button's place: one check at a time, and the rows keep their room.
-            caption = tr(CHECKING).format(done=job.done, total=job.total or len(self.mode.devices))
-            children.append(
-                ProgressBar("dash.check.progress", check.inflate(0, -m.px(12)), kit, job.fraction, caption)
-            )
+            device = device_name(tr, job.item) if job.item else "\u2026"
+            caption = tr(CHECKING).format(device=device, done=job.done, total=job.total or 0)
+            # The caption takes the title's place too: it names the device, which needs the room.
+            children = []
+            bar = pygame.Rect(inner.x, inner.y, inner.width, m.touch)
+            children.append(ProgressBar("dash.check.progress", bar, kit, job.fraction, caption))
         else:
             children.append(Button("dash.check", check, kit, tr(CHECK), self.check_all, style="secondary"))
         column = Stack(inner.x, inner.y + m.touch + m.px(10), inner.width, gap=m.px(6))
