@@ -118,8 +118,12 @@ def reachable(root: Widget, widget: Widget) -> bool:
     )
 
 
-def check_screen(screen) -> list[str]:
-    """Every rule of the module docstring, on the screen shown now: the problems found."""
+def check_screen(screen, *, visible_cuts: bool = False) -> list[str]:
+    """Every rule of the module docstring, on the screen shown now: the problems found.
+
+    With ``visible_cuts`` (a technician's pages, which show servers' messages of any length and keep them
+    whole on the logs page), a widget whose text ends in an ellipsis was cut where the reader sees it.
+    """
     pilot, kit = screen.pilot, screen.view.kit
     m = kit.metrics
     size = pygame.display.get_surface().get_size()
@@ -136,9 +140,14 @@ def check_screen(screen) -> list[str]:
             problems.append(f"{label} outside its widget {item.widget.rect}: {item.rect}")
     problems += row_problems(frame.drawn)
     by_widget: dict[int, str] = {}
+    cut: set[int] = set()
     for item in frame.drawn:
         by_widget[id(item.widget)] = by_widget.get(id(item.widget), "") + item.text
+        if visible_cuts and item.text.rstrip().endswith("\u2026"):
+            cut.add(id(item.widget))
     for widget in pilot.widgets():
+        if id(widget) in cut:
+            continue
         shown = "".join(by_widget.get(id(widget), "").split())
         meant = widget.texts()
         if isinstance(widget, TextField) and widget.value:

@@ -103,16 +103,16 @@ class DashboardPage(Page):
                 Spinner("dash.spinner", (area.x, area.y + m.px(90), area.width, m.px(40)), kit),
             ]
         snapshot = readings.snapshot
-        # Power, storage, firmware and uptime in a strip along the bottom; devices and records above it.
-        small_h = kit.text.line_height(m.text_small)
-        strip_h = 2 * m.px(10) + 2 * small_h
+        # Power, storage, firmware and uptime in a strip along the bottom (as tall as its values need:
+        # they wrap, never shrink); devices and records above it.
+        strip = self._kiosk(area, snapshot)
         left, right = columns(
-            pygame.Rect(area.x, area.y, area.width, area.height - strip_h - m.px(12)), kit, 0.5
+            pygame.Rect(area.x, area.y, area.width, strip.rect.y - m.px(12) - area.y), kit, 0.5
         )
         widgets: list[Widget] = []
         widgets += self._devices(left, snapshot)
         widgets += self._records(right, snapshot)
-        widgets += self._kiosk(pygame.Rect(area.x, area.bottom - strip_h, area.width, strip_h), snapshot)
+        widgets.append(strip)
         return widgets
 
     def _devices(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
@@ -167,25 +167,27 @@ class DashboardPage(Page):
             problems.rect.bottom = bottom
             children.append(problems)
             bottom = problems.rect.top - m.px(6)
-        # Each device takes the room it needs: its name, and its last error on a second line when it has one.
-        name_h = kit.text.line_height(m.text_body, True)
-        detail_h = kit.text.line_height(m.text_small)
-        wanted = [name_h + (detail_h if line.detail else 0) for line in snapshot.devices]
+        # Each device takes the room it needs: its name, and its backend and last error below when they do
+        # not fit beside it.
+        rows = [
+            StatusLine(
+                f"dash.device.{line.name}",
+                (inner.x, 0, inner.width, 1),
+                kit,
+                device_name(tr, line.name),
+                device_status(tr, line.status),
+                line.detail,
+                tone=STATUS_TONE.get(line.status, "muted"),
+                note=device_backend(tr, line.backend),
+            )
+            for line in snapshot.devices
+        ]
+        wanted = [row.wanted_height() for row in rows]
         spare = max(0, bottom - y - sum(wanted))
         gap = min(m.px(16), spare // max(1, len(wanted)))
-        for line, height in zip(snapshot.devices, wanted, strict=True):
-            children.append(
-                StatusLine(
-                    f"dash.device.{line.name}",
-                    (inner.x, y, inner.width, height),
-                    kit,
-                    device_name(tr, line.name),
-                    device_status(tr, line.status),
-                    line.detail,
-                    tone=STATUS_TONE.get(line.status, "muted"),
-                    note=device_backend(tr, line.backend),
-                )
-            )
+        for row, height in zip(rows, wanted, strict=True):
+            row.rect = pygame.Rect(inner.x, y, inner.width, height)
+            children.append(row)
             y += height + gap
         return [Panel("dash.devices", area, kit, children)]
 
@@ -197,7 +199,8 @@ class DashboardPage(Page):
         column = Stack(inner.x, inner.y, inner.width, gap=m.px(4))
         title = text("dash.records.title", kit, *column.slot(), tr(RECORDS), role="button", bold=True)
         column.add(title, gap=m.px(8))
-        for tile in self._record_tiles(column.rect(m.px(54)), snapshot):
+        tile_h = kit.text.line_height(m.text_title, True) + kit.text.line_height(m.text_small) + m.px(6)
+        for tile in self._record_tiles(column.rect(tile_h), snapshot):
             column.add(tile, gap=0)
         column.space(m.px(10))
         line_h = kit.text.line_height(m.text_small)
@@ -218,10 +221,11 @@ class DashboardPage(Page):
             count = snapshot.records.get(state)
             tone = "error" if state == "dead" and count else "normal"
             x, y = row.x + index * (tile_w + gap), row.y
+            count_h = kit.text.line_height(m.text_title, True)
             tile = [
                 Label(
                     f"dash.records.{state}",
-                    (x + m.px(8), y + m.px(2), tile_w - m.px(16), m.px(30)),
+                    (x + m.px(4), y + m.px(2), tile_w - m.px(8), count_h),
                     kit,
                     "\u2013" if count is None else str(count),
                     role="title",
@@ -232,7 +236,12 @@ class DashboardPage(Page):
                 ),
                 Label(
                     f"dash.records.{state}.label",
-                    (x + m.px(4), y + m.px(31), tile_w - m.px(8), m.px(22)),
+                    (
+                        x + m.px(2),
+                        y + m.px(2) + count_h,
+                        tile_w - m.px(4),
+                        kit.text.line_height(m.text_small),
+                    ),
                     kit,
                     record_state(tr, state),
                     role="small",
@@ -276,8 +285,8 @@ class DashboardPage(Page):
             lines.append(("dash.sync.sent", tr(NEVER_SENT), "muted"))
         return lines
 
-    def _kiosk(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
-        """Power, storage, firmware and uptime side by side."""
+    def _kiosk(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> Panel:
+        """Power, storage, firmware and uptime side by side, in a panel along the bottom of ``area``."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         battery = snapshot.battery
         if battery is None:
@@ -302,35 +311,25 @@ class DashboardPage(Page):
             ("dash.version", tr(FIRMWARE), snapshot.version, "normal"),
             ("dash.uptime", tr(RUNNING), uptime, "normal"),
         )
-        inner = area.inflate(-2 * m.px(16), -2 * m.px(10))
+        pad_x, pad_y = m.px(16), m.px(10)
+        inner_w = area.width - 2 * pad_x
         small_h = kit.text.line_height(m.text_small)
         shares = (0.26, 0.30, 0.14, 0.30)
         children: list[Widget] = []
-        x = inner.x
+        x, bottom = area.x + pad_x, 0
         for (id, title, value, tone), share in zip(items, shares, strict=True):
-            width = round(inner.width * share) - m.px(12)
+            width = round(inner_w * share) - m.px(12)
             children.append(
                 Label(
-                    f"{id}.title",
-                    (x, inner.y, width, small_h),
-                    kit,
-                    title,
-                    role="small",
-                    tone="muted",
-                    shrink=True,
+                    f"{id}.title", (x, 0, width, small_h), kit, title, role="small", tone="muted", shrink=True
                 )
             )
-            children.append(
-                Label(
-                    id,
-                    (x, inner.y + small_h, width, small_h),
-                    kit,
-                    value,
-                    role="small",
-                    tone=tone,
-                    bold=True,
-                    shrink=True,
-                )
-            )
-            x += round(inner.width * share)
-        return [Panel("dash.kiosk", area, kit, children)]
+            shown = text(id, kit, x, small_h, width, value, role="small", tone=tone, bold=True)
+            children.append(shown)
+            bottom = max(bottom, shown.rect.bottom)
+            x += round(inner_w * share)
+        height = bottom + 2 * pad_y
+        top = area.bottom - height
+        for child in children:
+            child.rect.y += top + pad_y
+        return Panel("dash.kiosk", (area.x, top, area.width, height), kit, children)

@@ -213,8 +213,11 @@ class DevicesPage(Page):
             )
             return rect.bottom
         job = self.scene.job(f"selftest.{name}")
-        button_w = min(m.px(230), rect.width // 3)
         label = tr(TESTING) if job.running else tr(test.self_test_label)
+        # As wide as the label needs at the button size (the device rail beside it has that size), up to
+        # two fifths of the row; the status line wraps its note under the name when it has less room.
+        needed = kit.text.width(tr(test.self_test_label), m.text_button, bold=True) + 2 * m.px(14)
+        button_w = min(max(m.px(230), needed), rect.width * 2 // 5)
         widgets.append(
             Button(
                 f"devices.{name}.selftest",

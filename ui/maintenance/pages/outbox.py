@@ -175,10 +175,8 @@ class OutboxPage(Page):
             for state in STATES
         )
         column = Stack(inner.x, inner.y, inner.width, gap=m.px(8))
-        line_h = kit.text.line_height(m.text_small)
-        counts_line = Label(
-            "outbox.counts", column.rect(line_h), kit, summary, role="small", tone="muted", shrink=True
-        )
+        # Wrapped, not shrunk: four states in Indonesian do not fit one line at 800 x 480.
+        counts_line = text("outbox.counts", kit, *column.slot(), summary, role="small", tone="muted")
         column.add(counts_line, gap=m.px(12))
         self._send_section(column, counts)
         column.space(m.px(12))
