@@ -24,6 +24,20 @@ from maintenance_rig import PIN, WRONG_PIN, Rig
 from tests.ui.test_screen_fit import check_screen
 from ui.widgets import Button, Dialog, Widget
 
+#: Widgets that show a server's, a device's or a log's message of any length: cut with an ellipsis where the
+#: page ends (the logs and devices pages keep the whole text). Everything else must show its words whole.
+#: The export's result names the bundle's long file name; at 800 x 480 the advice after it is cut too (a
+#: known shortfall).
+MESSAGES_OF_ANY_LENGTH = (
+    "dash.sync.error",
+    "dash.problems",
+    "dash.device.",
+    "network.worker.error",
+    "outbox.dead.",
+    "outbox.export.result",
+    "logs.view",
+)
+
 #: The kiosk's usual size (the documentation's screenshots) and the smallest supported panel.
 SIZES = ((1280, 800), (800, 480))
 
@@ -93,7 +107,7 @@ class Tour:
         assert_tidy(pilot.root, self.rig.size, f"{name} ({self.rig.size[0]}x{self.rig.size[1]})")
         scene = self.rig.scenes.maintenance
         screen = SimpleNamespace(view=SimpleNamespace(kit=scene.kit), app=self.rig.app, pilot=pilot)
-        problems = check_screen(screen, visible_cuts=True)
+        problems = check_screen(screen, visible_cuts=MESSAGES_OF_ANY_LENGTH)
         # The PIN's dots are drawn as circles: its text (for the pilot) is never drawn as text.
         self.problems += [
             f"{name}: {problem}" for problem in problems if not problem.startswith("'pin.dots'")

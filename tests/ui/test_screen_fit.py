@@ -4,7 +4,8 @@ A whole e-KTP walk with long, realistic answers (a 120-character address, a long
 800x480, 1024x600, 1280x800 and 1920x1080. On every screen, dialog and open editor:
 
 * no text is drawn below the resolution's floor (:attr:`ui.theme.Metrics.text_floor`);
-* nothing is clipped: every text a widget means to show is drawn whole, inside the widget, on the screen
+* nothing is clipped: every text a widget means to show is drawn whole, inside the widget and the card it
+  sits on, on the screen
   (a field's value is one line that scrolls; unedited it shows its start);
 * no two touch targets overlap, and every touch target is at least :attr:`ui.theme.Metrics.touch_min`;
 * the buttons of one row share one text size, and a chevron never sits alone on a line.
@@ -29,7 +30,7 @@ from kiosk.devices import Devices
 from kiosk.journey import Step
 from tests.ui.test_journey_screens import values
 from ui.autopilot import Autopilot
-from ui.widgets import Button, TextField
+from ui.widgets import Button, Panel, TextField
 from ui.widgets.base import Widget
 
 SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080)]
@@ -48,6 +49,8 @@ class Drawn:
     text: str
     size: int
     rect: pygame.Rect
+    #: The cards (panels) it was drawn on: it must stay inside them.
+    panels: tuple[Widget, ...] = ()
 
 
 class Frame:
@@ -77,7 +80,8 @@ class Frame:
                     # A scrolling list clips its rows to its window: only what shows is checked.
                     visible = rect.clip(self.get_clip())
                     if visible.width and visible.height:
-                        blit_target.drawn.append(Drawn(stack[-1], line, size, visible))
+                        panels = tuple(w for w in stack if isinstance(w, Panel))
+                        blit_target.drawn.append(Drawn(stack[-1], line, size, visible, panels))
                 return super().blit(source, dest, *args, **kwargs)
 
         originals = []
@@ -118,11 +122,12 @@ def reachable(root: Widget, widget: Widget) -> bool:
     )
 
 
-def check_screen(screen, *, visible_cuts: bool = False) -> list[str]:
+def check_screen(screen, *, visible_cuts: tuple[str, ...] = ()) -> list[str]:
     """Every rule of the module docstring, on the screen shown now: the problems found.
 
-    With ``visible_cuts`` (a technician's pages, which show servers' messages of any length and keep them
-    whole on the logs page), a widget whose text ends in an ellipsis was cut where the reader sees it.
+    ``visible_cuts``: ids (or id prefixes) of widgets that show messages of any length (a technician's page
+    showing a server's error, kept whole on the logs page); such a widget may cut its text where the reader
+    sees it was cut, with an ellipsis.
     """
     pilot, kit = screen.pilot, screen.view.kit
     m = kit.metrics
@@ -138,12 +143,15 @@ def check_screen(screen, *, visible_cuts: bool = False) -> list[str]:
             problems.append(f"{label} off the screen at {item.rect}")
         elif not item.widget.rect.inflate(2, m.px(8)).contains(item.rect):
             problems.append(f"{label} outside its widget {item.widget.rect}: {item.rect}")
+        for panel in item.panels:
+            if not panel.rect.contains(item.rect):
+                problems.append(f"{label} spills out of its card {panel.id!r}")
     problems += row_problems(frame.drawn)
     by_widget: dict[int, str] = {}
     cut: set[int] = set()
     for item in frame.drawn:
         by_widget[id(item.widget)] = by_widget.get(id(item.widget), "") + item.text
-        if visible_cuts and item.text.rstrip().endswith("\u2026"):
+        if visible_cuts and item.widget.id.startswith(visible_cuts) and item.text.rstrip().endswith("\u2026"):
             cut.add(id(item.widget))
     for widget in pilot.widgets():
         if id(widget) in cut:

@@ -202,12 +202,38 @@ class StatusLine(Widget):
             note = text.render(self.note, m.text_small, p.text_muted)
             surface.blit(note, (self.rect.right - note.get_width(), y + (line_h - note.get_height()) // 2))
         small = m.text_small
-        room = max(1, (self.rect.bottom - y - line_h) // text.line_height(small))
-        y += line_h
+        room = (self.rect.bottom - y - line_h) // text.line_height(small)
         color = p.error if self.tone == "error" and self.detail else p.text_muted
-        for line in self.detail_lines()[:room]:
+        lines = list(self.detail_lines())
+        if not lines:
+            return
+        if room <= 0:
+            # No second line to spare (a crowded dashboard): the detail follows the status, cut visibly.
+            x += status.get_width() + m.px(12)
+            words = " ".join(lines)
+            line = _cut(text, words, small, self.rect.right - x)
+            image = text.render(line, small, color)
+            surface.blit(image, (x, y + (line_h - image.get_height()) // 2))
+            return
+        if len(lines) > room:
+            lines = lines[:room]
+            lines[-1] = _cut(
+                text, lines[-1] + " \u2026", small, self.rect.right - self.rect.x - self._indent()
+            )
+        y += line_h
+        for line in lines:
             surface.blit(text.render(line, small, color), (self.rect.x + self._indent(), y))
             y += text.line_height(small)
+
+
+def _cut(text, words: str, size: int, width: int) -> str:
+    """``words`` as far as they fit in ``width``, ending in an ellipsis when they were cut."""
+    if text.width(words, size) <= width:
+        return words
+    words = words.removesuffix(" \u2026")
+    while words and text.width(words + " \u2026", size) > width:
+        words = words[:-1].rstrip()
+    return words + " \u2026"
 
 
 class LogView(Widget):

@@ -169,20 +169,22 @@ class DashboardPage(Page):
             bottom = problems.rect.top - m.px(6)
         # Each device takes the room it needs: its name, and its backend and last error below when they do
         # not fit beside it.
-        rows = [
-            StatusLine(
-                f"dash.device.{line.name}",
-                (inner.x, 0, inner.width, 1),
-                kit,
-                device_name(tr, line.name),
-                device_status(tr, line.status),
-                line.detail,
-                tone=STATUS_TONE.get(line.status, "muted"),
-                note=device_backend(tr, line.backend),
-            )
-            for line in snapshot.devices
-        ]
+        rows = self._device_rows(inner.width, snapshot, backends=True)
+        if sum(row.wanted_height() for row in rows) > bottom - y:
+            # No room for every backend on a line of its own: the devices page shows them.
+            rows = self._device_rows(inner.width, snapshot, backends=False)
         wanted = [row.wanted_height() for row in rows]
+        if sum(wanted) > bottom - y:
+            # Still too tall: every name line, then detail lines for as many as the room allows (the
+            # others show their detail after the status, cut visibly; the devices page shows it whole).
+            name_h, small_h = kit.text.line_height(m.text_body, True), kit.text.line_height(m.text_small)
+            left = bottom - y - name_h * len(rows)
+            heights = []
+            for need in wanted:
+                extra = max(0, min(need - name_h, left)) // small_h * small_h
+                left -= extra
+                heights.append(name_h + extra)
+            wanted = heights
         spare = max(0, bottom - y - sum(wanted))
         gap = min(m.px(16), spare // max(1, len(wanted)))
         for row, height in zip(rows, wanted, strict=True):
@@ -190,6 +192,23 @@ class DashboardPage(Page):
             children.append(row)
             y += height + gap
         return [Panel("dash.devices", area, kit, children)]
+
+    def _device_rows(self, width: int, snapshot: DashboardSnapshot, *, backends: bool) -> list[StatusLine]:
+        """A status line per device (placed by the caller), with its backend when ``backends``."""
+        kit, tr = self.kit, self.tr
+        return [
+            StatusLine(
+                f"dash.device.{line.name}",
+                (0, 0, width, 1),
+                kit,
+                device_name(tr, line.name),
+                device_status(tr, line.status),
+                line.detail,
+                tone=STATUS_TONE.get(line.status, "muted"),
+                note=device_backend(tr, line.backend) if backends else "",
+            )
+            for line in snapshot.devices
+        ]
 
     def _records(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
         """The queue: a tile per record state, then the oldest waiting record and the last sync."""
@@ -214,7 +233,7 @@ class DashboardPage(Page):
     def _record_tiles(self, row: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
         """One tile per outbox state, side by side in ``row``: the count over the state's name."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
-        gap = m.px(8)
+        gap = m.px(6)
         tile_w = (row.width - gap * (len(STATES) - 1)) // len(STATES)
         tiles: list[Widget] = []
         for index, state in enumerate(STATES):
@@ -236,12 +255,7 @@ class DashboardPage(Page):
                 ),
                 Label(
                     f"dash.records.{state}.label",
-                    (
-                        x + m.px(2),
-                        y + m.px(2) + count_h,
-                        tile_w - m.px(4),
-                        kit.text.line_height(m.text_small),
-                    ),
+                    (x, y + m.px(2) + count_h, tile_w, kit.text.line_height(m.text_small)),
                     kit,
                     record_state(tr, state),
                     role="small",
@@ -311,14 +325,29 @@ class DashboardPage(Page):
             ("dash.version", tr(FIRMWARE), snapshot.version, "normal"),
             ("dash.uptime", tr(RUNNING), uptime, "normal"),
         )
-        pad_x, pad_y = m.px(16), m.px(10)
+        pad_x, pad_y, gap = m.px(16), m.px(10), m.px(12)
         inner_w = area.width - 2 * pad_x
         small_h = kit.text.line_height(m.text_small)
-        shares = (0.26, 0.30, 0.14, 0.30)
+        # Each item as wide as its words, the spare shared out. Short of room, each keeps its title's width
+        # and the rest goes in proportion to what the values still want (they wrap).
+        titles = [kit.text.width(title, m.text_small) + gap for _, title, _, _ in items]
+        natural = [
+            max(title_w, kit.text.width(value, m.text_small, True) + gap)
+            for title_w, (_, _, value, _) in zip(titles, items, strict=True)
+        ]
+        spare = inner_w - sum(natural)
+        if spare >= 0:
+            widths = [need + spare // len(items) for need in natural]
+        else:
+            want = [need - title_w for need, title_w in zip(natural, titles, strict=True)]
+            extra = max(0, inner_w - sum(titles))
+            widths = [
+                title_w + extra * w // max(1, sum(want)) for title_w, w in zip(titles, want, strict=True)
+            ]
         children: list[Widget] = []
         x, bottom = area.x + pad_x, 0
-        for (id, title, value, tone), share in zip(items, shares, strict=True):
-            width = round(inner_w * share) - m.px(12)
+        for (id, title, value, tone), share in zip(items, widths, strict=True):
+            width = share - gap
             children.append(
                 Label(
                     f"{id}.title", (x, 0, width, small_h), kit, title, role="small", tone="muted", shrink=True
@@ -327,7 +356,7 @@ class DashboardPage(Page):
             shown = text(id, kit, x, small_h, width, value, role="small", tone=tone, bold=True)
             children.append(shown)
             bottom = max(bottom, shown.rect.bottom)
-            x += round(inner_w * share)
+            x += share
         height = bottom + 2 * pad_y
         top = area.bottom - height
         for child in children:
