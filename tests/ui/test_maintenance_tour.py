@@ -26,8 +26,8 @@ from ui.widgets import Button, Dialog, Widget
 
 #: Widgets that show a server's, a device's or a log's message of any length: cut with an ellipsis where the
 #: page ends (the logs and devices pages keep the whole text). Everything else must show its words whole.
-#: The export's result names the bundle's long file name; at 800 x 480 the advice after it is cut too (a
-#: known shortfall).
+#: The export's result ends with the bundle's long file name: at 800 x 480 the end of the name is cut (the
+#: advice comes first and stays whole).
 MESSAGES_OF_ANY_LENGTH = (
     "dash.sync.error",
     "dash.problems",

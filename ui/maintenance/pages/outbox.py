@@ -41,8 +41,10 @@ NO_STICK = M_("No USB stick found. Plug one in and wait a few seconds.")
 LOOK_AGAIN = M_("Look for USB sticks again")
 EXPORTING = M_("Written {done} of {total}…")
 EXPORT_STARTING = M_("Preparing the bundle…")
+#: What to do first, the bundle's (long) file name last: where the card is short, only the name is cut.
 EXPORTED = M_(
-    "Exported to {file}. Take the stick to the office; the records stay here until the server confirms them."
+    "Exported. Take the stick to the office; the records stay here until the server confirms them. "
+    "File: {file}"
 )
 EXPORT_FAILED = M_("The export failed: {reason}")
 NOTHING_TO_EXPORT = M_("Nothing to export: every record was delivered.")
