@@ -28,6 +28,22 @@ CHART_DAYS = 7
 #: A queue older than this is an alert: records are not reaching the office.
 STALE_QUEUE_S = 3600.0
 LOW_BATTERY_PERCENT = 30.0
+#: The kiosk's devices as the fleet page names them (English source sentences; the pages translate them).
+DEVICE_NAMES = {
+    "camera": "Camera",
+    "signature_pad": "Signature pad",
+    "power": "UPS and battery",
+    "printer": "Receipt printer",
+}
+#: The same, inside a sentence ("the camera has failed").
+DEVICE_NOUNS = {
+    "camera": "camera",
+    "signature_pad": "signature pad",
+    "power": "UPS",
+    "printer": "receipt printer",
+}
+#: A device's health as the fleet page words it (the kiosk reports ok / degraded / failed / off).
+DEVICE_STATUSES = {"ok": "working", "degraded": "limited", "failed": "failed", "off": "switched off"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,8 @@ class Alert:
     severity: str
     message: str
     values: dict[str, str] = field(default_factory=dict)
+    #: Keys of ``values`` that are catalog sentences themselves (a device's name), translated with it.
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +169,12 @@ def _with_alerts(h: KioskHealth, zone: datetime.tzinfo) -> KioskHealth:
                     kiosk_id,
                     "critical",
                     "{kiosk}: the {device} has failed ({detail}).",
-                    {"kiosk": kiosk_id, "device": device.name, "detail": device.detail or "-"},
+                    {
+                        "kiosk": kiosk_id,
+                        "device": DEVICE_NOUNS.get(device.name, device.name),
+                        "detail": device.detail or "-",
+                    },
+                    words=("device",),
                 )
             )
     if h.on_battery:

@@ -29,7 +29,7 @@ from ui.screens.base import BACK, CANCEL, Screen
 from ui.status import status_items
 from ui.text import TextRenderer
 from ui.theme import Theme
-from ui.widgets import Button, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget
+from ui.widgets import Button, Dialog, Kit, Label, ProgressSteps, StatusBar, Widget, share_text_size
 
 log = logging.getLogger(__name__)
 
@@ -359,9 +359,10 @@ class JourneyView(FramedScene):
     def _nav_buttons(self, into: list[Widget], rect: pygame.Rect, nav) -> None:
         kit, m = self.kit, self.kit.metrics
         tr = kit.tr
-        button_w = min(m.px(230), (rect.width - 2 * m.gap) // 3)
+        row: list[Button] = []
+        left_end = rect.x  # where the next button may begin, at the latest
         if nav.back:
-            into.append(
+            row.append(
                 Button(
                     "nav.back",
                     (rect.x, rect.y, m.px(150), rect.height),
@@ -371,9 +372,10 @@ class JourneyView(FramedScene):
                     style="secondary",
                 )
             )
+            left_end = row[-1].rect.right
         if nav.cancel:
             cancel_w = m.px(170)
-            into.append(
+            row.append(
                 Button(
                     "nav.cancel",
                     (rect.centerx - cancel_w // 2 - m.px(40), rect.y, cancel_w, rect.height),
@@ -384,17 +386,27 @@ class JourneyView(FramedScene):
                     bold=False,
                 )
             )
+            left_end = row[-1].rect.right
         if nav.next_label is not None:
-            into.append(
+            label = tr(nav.next_label) + "\u00a0\u00a0\u203a"
+            # As wide as its label needs at the button size ("Pakai tanda tangan ini ›"), up to the room
+            # its neighbours leave, so that it is not the one label of the row shrunk or wrapped.
+            labels = [label] + ([tr(nav.next_width_of) + "\u00a0\u00a0\u203a"] if nav.next_width_of else [])
+            needed = max(kit.text.width(each, m.text_button, bold=True) for each in labels) + 2 * m.px(20)
+            button_w = min(m.px(230), (rect.width - 2 * m.gap) // 3)
+            button_w = max(button_w, min(needed, rect.right - left_end - m.gap))
+            row.append(
                 Button(
                     "nav.next",
                     (rect.right - button_w, rect.y, button_w, rect.height),
                     kit,
-                    tr(nav.next_label) + "\u00a0\u00a0\u203a",
+                    label,
                     nav.on_next or self.journey.next,
                     enabled=nav.next_enabled,
                 )
             )
+        share_text_size(row)
+        into.extend(row)
 
     def _idle_dialog(self, area: pygame.Rect) -> Widget:
         tr = self.kit.tr

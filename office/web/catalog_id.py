@@ -150,6 +150,17 @@ INDONESIAN: dict[str, str] = {
     "degraded": "terganggu",
     "failed": "rusak",
     "off": "mati",
+    # The kiosk's devices and their health on the fleet page (office/fleet.py)
+    "Camera": "Kamera",
+    "Signature pad": "Pad tanda tangan",
+    "UPS and battery": "UPS dan baterai",
+    "Receipt printer": "Printer struk",
+    "camera": "kamera",
+    "signature pad": "pad tanda tangan",
+    "UPS": "UPS",
+    "receipt printer": "printer struk",
+    "working": "berfungsi",
+    "switched off": "dimatikan",
     "Chart: a green foot for every hour the kiosk was heard; blue bars show its queue.": (
         "Grafik: garis hijau untuk setiap jam kios mengirim kabar; batang biru menunjukkan antreannya."
     ),

@@ -8,6 +8,7 @@ Templates and handlers write ``_("English sentence with {placeholders}")``; the 
 
 from __future__ import annotations
 
+from office.fleet import DEVICE_NAMES, DEVICE_STATUSES, Alert
 from office.web.catalog_id import INDONESIAN
 
 LANGUAGES = ("id", "en")
@@ -45,3 +46,16 @@ class Translator:
     def action(self, code: str) -> str:
         """An audit action's name in this language (the code itself when it has no name)."""
         return self.gettext(ACTIONS.get(code, code))
+
+    def device(self, name: str) -> str:
+        """A kiosk device's name in words ("signature_pad" -> "Pad tanda tangan"); unknown names as sent."""
+        return self.gettext(DEVICE_NAMES.get(name, name))
+
+    def device_status(self, code: str) -> str:
+        """A device's health in words ("ok" -> "berfungsi"); an unknown code as sent."""
+        return self.gettext(DEVICE_STATUSES.get(code, code))
+
+    def alert(self, alert: Alert) -> str:
+        """An alert's sentence, with its worded values (a device's name) in this language too."""
+        values = {k: self.gettext(v) if k in alert.words else v for k, v in alert.values.items()}
+        return self.gettext(alert.message).format(**values)

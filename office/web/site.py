@@ -172,6 +172,9 @@ def render(
         .render(
             _=tr.gettext,
             action_name=tr.action,
+            device_name=tr.device,
+            device_status=tr.device_status,
+            alert_text=tr.alert,
             lang=tr.language,
             session=session,
             path=request.url.path,

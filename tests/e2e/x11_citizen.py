@@ -9,6 +9,10 @@ driver would deliver it. The in-process pilot only looks (which widget is where,
 Waiting is on observable progress, never on a fixed sleep: after each ``xdotool`` call (which returns once
 the X server has the events) the loop runs until the app has dispatched as many pointer events as were sent.
 
+The app's clock can be held still and moved by hand (:class:`HeldClock`), so that "the second tap of a double
+tap came 0.2 s after the new screen appeared" is what the app sees whatever the machine's load: the screen-
+change guard (:data:`ui.app.SCREEN_SETTLE_S`) is then pinned, not passed by luck of timing.
+
 Prints one JSON line per observation on stdout for the test to assert on; exit 0 when the walk finished.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pygame
@@ -45,6 +50,36 @@ WAIT_S = 20.0
 def report(**observation: object) -> None:
     """One observation for the test, as a JSON line."""
     print(json.dumps(observation), flush=True)
+
+
+#: When the second tap of a hurried double tap comes, after the screen the first one opened was drawn.
+SECOND_TAP_AFTER_S = 0.2
+
+
+class HeldClock:
+    """The app's clock: monotonic time that the walk can hold still, move by hand and let go again."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._held: float | None = None
+
+    def __call__(self) -> float:
+        return self._held if self._held is not None else time.monotonic() + self._offset
+
+    def hold(self) -> None:
+        """Stop time where it is."""
+        self._held = self()
+
+    def advance(self, seconds: float) -> None:
+        """Move held time forward."""
+        assert self._held is not None, "hold the clock first"
+        self._held += seconds
+
+    def release(self) -> None:
+        """Let time run again from where it was held (it never goes back)."""
+        assert self._held is not None
+        self._offset = self._held - time.monotonic()
+        self._held = None
 
 
 class X11Pilot(Pilot):
@@ -85,6 +120,57 @@ class X11Pilot(Pilot):
         self.look()
         self.xdotool(*self._move(pos), "click", "--repeat", "2", "--delay", "80", "1", events=4)
 
+    def double_tap_across(self, pos: tuple[int, int], clock: HeldClock) -> None:
+        """A click at ``pos``; the screen it opens is drawn; :data:`SECOND_TAP_AFTER_S` later by the app's
+        clock, a second click at ``pos``, on the new screen."""
+        self.look()
+        clock.hold()
+        try:
+            self.xdotool(*self._move(pos), "click", "1", events=2)
+            self.app.draw_if_needed(clock())  # the new screen is shown: the guard starts now
+            clock.advance(SECOND_TAP_AFTER_S)
+            self.xdotool("click", "1", events=2)
+            self.settle()
+        finally:
+            clock.release()
+
+    def press(self, pos: tuple[int, int]) -> None:
+        """Put the button (a finger) down at ``pos`` and keep it there."""
+        self.look()
+        self.xdotool(*self._move(pos), "mousedown", "1", events=1)
+
+    def lift(self) -> None:
+        """Lift the button (the finger) where it is.
+
+        A release the app drops (the press it ended was cancelled) is dispatched as nothing, so a click on
+        the screen's title, which does nothing, follows it: once that click is dispatched, the X server's
+        events before it were read too.
+        """
+        title = self.find("header.title").rect.center
+        self.xdotool("mouseup", "1", *self._move(title), "click", "1", events=2)
+
+
+def press_across_a_page_turn(pilot: X11Pilot, auto: Autopilot, view, entered: dict[str, str]) -> None:
+    """On details page 1 (every page answered), the finger goes down on "Lanjut", the page turns under it
+    (not by a tap: any cause, a timer or an event), and the finger comes up: page 2's "Lanjut", which would
+    leave the step, must not be pressed."""
+    form = view.screen
+    fill_page(auto, view, entered)
+    pilot.tap("nav.next")
+    fill_page(auto, view, entered)
+    pilot.tap("nav.back")
+    pilot.press(pilot.find("nav.next").rect.center)
+    form.go_next()
+    pilot.settle()
+    pilot.lift()
+
+
+def fill_page(auto: Autopilot, view, entered: dict[str, str]) -> None:
+    """Answer the fields of the page shown."""
+    for spec in view.journey.fields_on_step():
+        if auto.pilot.exists(spec.id) and spec.id in entered:
+            auto.fill(spec, entered[spec.id])
+
 
 def main(directory: Path) -> int:
     """Walk one citizen through the e-KTP journey; see the module docstring."""
@@ -105,7 +191,8 @@ def main(directory: Path) -> int:
     kiosk = build_kiosk(config, events, devices=Devices(camera=camera, printer=printer))
     open_display((800, 480), fullscreen=False)
     view = make_view(kiosk)
-    app = App(view, events, state=kiosk.state)
+    clock = HeldClock()
+    app = App(view, events, state=kiosk.state, clock=clock)
     view.attach(app)
     pilot = X11Pilot(app)
     auto = Autopilot(pilot, view)
@@ -119,6 +206,10 @@ def main(directory: Path) -> int:
         report(at="checklist", step=str(journey.step))
         pilot.double_tap(pilot.find("nav.next").rect.center)
         report(at="after double tap on Lanjut", step=str(journey.step), issues=sorted(journey.issues))
+        pilot.tap("nav.back")
+        pilot.double_tap_across(pilot.find("nav.next").rect.center, clock)
+        issues = sorted(journey.issues)
+        report(at="after a second tap on the new screen", step=str(journey.step), issues=issues)
         for spec in journey.fields_on_step():
             auto.fill(spec, entered[spec.id])
         pilot.double_tap(pilot.find("nav.next").rect.center)
@@ -128,6 +219,8 @@ def main(directory: Path) -> int:
             issues=sorted(journey.issues),
             page=view.screen.page_shown(),
         )
+        press_across_a_page_turn(pilot, auto, view, entered)
+        report(at="after a press across a page turn", step=str(journey.step), page=view.screen.page_shown())
         auto.fill_step(entered, name="details")
         report(at="after details", step=str(journey.step))
         auto.take_photo()

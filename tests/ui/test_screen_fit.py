@@ -4,9 +4,11 @@ A whole e-KTP walk with long, realistic answers (a 120-character address, a long
 800x480, 1024x600, 1280x800 and 1920x1080. On every screen, dialog and open editor:
 
 * no text is drawn below the resolution's floor (:attr:`ui.theme.Metrics.text_floor`);
-* nothing is clipped: every text a widget means to show is drawn whole, inside the widget, on the screen
+* nothing is clipped: every text a widget means to show is drawn whole, inside the widget and the card it
+  sits on, on the screen
   (a field's value is one line that scrolls; unedited it shows its start);
-* no two touch targets overlap, and every touch target is at least :attr:`ui.theme.Metrics.touch_min`.
+* no two touch targets overlap, and every touch target is at least :attr:`ui.theme.Metrics.touch_min`;
+* the buttons of one row share one text size, and a chevron never sits alone on a line.
 
 Texts are seen where they are drawn: each widget's ``draw`` and the text renderer are wrapped for one
 frame, so a text is attributed to the widget that drew it.
@@ -28,7 +30,7 @@ from kiosk.devices import Devices
 from kiosk.journey import Step
 from tests.ui.test_journey_screens import values
 from ui.autopilot import Autopilot
-from ui.widgets import TextField
+from ui.widgets import Button, Panel, TextField
 from ui.widgets.base import Widget
 
 SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080)]
@@ -47,6 +49,8 @@ class Drawn:
     text: str
     size: int
     rect: pygame.Rect
+    #: The cards (panels) it was drawn on: it must stay inside them.
+    panels: tuple[Widget, ...] = ()
 
 
 class Frame:
@@ -76,7 +80,8 @@ class Frame:
                     # A scrolling list clips its rows to its window: only what shows is checked.
                     visible = rect.clip(self.get_clip())
                     if visible.width and visible.height:
-                        blit_target.drawn.append(Drawn(stack[-1], line, size, visible))
+                        panels = tuple(w for w in stack if isinstance(w, Panel))
+                        blit_target.drawn.append(Drawn(stack[-1], line, size, visible, panels))
                 return super().blit(source, dest, *args, **kwargs)
 
         originals = []
@@ -117,8 +122,13 @@ def reachable(root: Widget, widget: Widget) -> bool:
     )
 
 
-def check_screen(screen) -> list[str]:
-    """Every rule of the module docstring, on the screen shown now: the problems found."""
+def check_screen(screen, *, visible_cuts: tuple[str, ...] = ()) -> list[str]:
+    """Every rule of the module docstring, on the screen shown now: the problems found.
+
+    ``visible_cuts``: ids (or id prefixes) of widgets that show messages of any length (a technician's page
+    showing a server's error, kept whole on the logs page); such a widget may cut its text where the reader
+    sees it was cut, with an ellipsis.
+    """
     pilot, kit = screen.pilot, screen.view.kit
     m = kit.metrics
     size = pygame.display.get_surface().get_size()
@@ -133,10 +143,19 @@ def check_screen(screen) -> list[str]:
             problems.append(f"{label} off the screen at {item.rect}")
         elif not item.widget.rect.inflate(2, m.px(8)).contains(item.rect):
             problems.append(f"{label} outside its widget {item.widget.rect}: {item.rect}")
+        for panel in item.panels:
+            if not panel.rect.contains(item.rect):
+                problems.append(f"{label} spills out of its card {panel.id!r}")
+    problems += row_problems(frame.drawn)
     by_widget: dict[int, str] = {}
+    cut: set[int] = set()
     for item in frame.drawn:
         by_widget[id(item.widget)] = by_widget.get(id(item.widget), "") + item.text
+        if visible_cuts and item.widget.id.startswith(visible_cuts) and item.text.rstrip().endswith("\u2026"):
+            cut.add(id(item.widget))
     for widget in pilot.widgets():
+        if id(widget) in cut:
+            continue
         shown = "".join(by_widget.get(id(widget), "").split())
         meant = widget.texts()
         if isinstance(widget, TextField) and widget.value:
@@ -162,6 +181,24 @@ def check_screen(screen) -> list[str]:
             if overlap.width * overlap.height:
                 problems.append(f"targets {one.id!r} and {other.id!r} overlap")
     return sorted(set(problems))
+
+
+def row_problems(drawn: list[Drawn]) -> list[str]:
+    """Buttons side by side (one top, one height) drawn in more than one text size; a chevron alone."""
+    rows: dict[tuple[int, int], dict[str, set[int]]] = {}
+    problems: list[str] = []
+    for item in drawn:
+        widget = item.widget
+        if not isinstance(widget, Button) or widget.style == "key" or widget.detail:
+            continue
+        rows.setdefault((widget.rect.y, widget.rect.height), {}).setdefault(widget.id, set()).add(item.size)
+        if item.text.strip() in ("\u203a", "\u2039"):
+            problems.append(f"{widget.id!r}: its chevron is alone on a line")
+    for row in rows.values():
+        sizes = {size for each in row.values() for size in each}
+        if len(row) > 1 and len(sizes) > 1:
+            problems.append(f"one row, several text sizes: {dict(sorted(row.items()))}")
+    return problems
 
 
 class CheckingAutopilot(Autopilot):

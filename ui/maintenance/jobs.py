@@ -23,6 +23,8 @@ class JobProgress(Event):
     job: str
     done: int
     total: int
+    #: What is being worked on now (a device's name for "Check all"), or "".
+    item: str = ""
 
 
 class JobState(enum.StrEnum):
@@ -46,6 +48,8 @@ class Job:
         self.state = JobState.IDLE
         self.done = 0
         self.total: int | None = None
+        #: What is being worked on now (the page words it), or "".
+        self.item = ""
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -63,17 +67,18 @@ class Job:
             return None
         return self.done / self.total
 
-    def started(self) -> None:
-        """The work was handed to a worker thread."""
+    def started(self, total: int | None = None, item: str = "") -> None:
+        """The work was handed to a worker thread; ``total`` and ``item`` when known before it starts (the
+        first frame after the tap shows them, however long the worker takes to report)."""
         self.state = JobState.RUNNING
-        self.done, self.total = 0, None
+        self.done, self.total, self.item = 0, total, item
         self.result = self.error = None
 
-    def progressed(self, done: int, total: int) -> bool:
+    def progressed(self, done: int, total: int, item: str = "") -> bool:
         """A progress report arrived; True when it changed what is shown."""
-        if not self.running or (done, total) == (self.done, self.total):
+        if not self.running or (done, total, item) == (self.done, self.total, self.item):
             return False
-        self.done, self.total = done, total
+        self.done, self.total, self.item = done, total, item
         return True
 
     def finished(self, result: Any = None, error: BaseException | None = None) -> None:

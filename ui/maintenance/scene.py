@@ -35,7 +35,7 @@ from ui.maintenance.pages import PAGES
 from ui.maintenance.pages.base import Page
 from ui.maintenance.wording import duration
 from ui.theme import Theme
-from ui.widgets import Button, Kit, Label, StatusBar, Widget
+from ui.widgets import Button, Kit, Label, StatusBar, Widget, share_text_size
 from ui.widgets.status_bar import StatusItem
 
 if TYPE_CHECKING:
@@ -151,17 +151,21 @@ class MaintenanceScene(FramedScene):
     def start_job(
         self,
         job: Job,
-        work: Callable[[Callable[[int, int], None]], Any],
+        work: Callable[[Callable[..., None]], Any],
         done: Callable[[Job], None] | None = None,
+        *,
+        total: int | None = None,
+        item: str = "",
     ) -> None:
-        """Run ``work(progress)`` on a worker thread; ``progress(done, total)`` may be called from there."""
+        """Run ``work(progress)`` on a worker thread; ``progress(done, total, item="")`` may be called from
+        there. ``total`` and ``item``, when known, are shown at once, before the worker reports."""
         if job.running:
             return
-        job.started()
+        job.started(total, item)
         self.changed()
 
-        def progress(count: int, total: int) -> None:
-            self.post(JobProgress(job=job.name, done=count, total=total))
+        def progress(count: int, total: int, item: str = "") -> None:
+            self.post(JobProgress(job=job.name, done=count, total=total, item=item))
 
         def finished(future: Future) -> None:
             try:
@@ -308,7 +312,7 @@ class MaintenanceScene(FramedScene):
             return False
         if isinstance(event, JobProgress):
             job = self.jobs.get(event.job)
-            if job is not None and job.progressed(event.done, event.total):
+            if job is not None and job.progressed(event.done, event.total, event.item):
                 self.mode.session.touch()  # a technician watching a long export is not idle
                 self.changed()
                 return True
@@ -379,7 +383,7 @@ class MaintenanceScene(FramedScene):
     def _frame_header(self, band: pygame.Rect) -> list[Widget]:
         kit = self.kit
         m, tr = kit.metrics, self.translator
-        button_h = m.px(44)
+        button_h = m.touch_min
         button_y = band.y + (band.height - button_h) // 2
         leave_w = m.px(190)
         leave = pygame.Rect(band.right - m.margin - leave_w, button_y, leave_w, button_h)
@@ -387,7 +391,7 @@ class MaintenanceScene(FramedScene):
         lang_w = m.px(190)
         lang = pygame.Rect(leave.x - m.gap - lang_w, button_y, lang_w, button_h)
         title = tr(TITLE) if self.page_key == "pin" else f"{tr(TITLE)} \u00b7 {tr(self.page.label)}"
-        return [
+        row = [
             Button("m.leave", leave, kit, tr(LEAVE), lambda: self.leave("technician"), style="secondary"),
             Button(
                 "m.language",
@@ -398,6 +402,10 @@ class MaintenanceScene(FramedScene):
                 style="secondary",
                 bold=False,
             ),
+        ]
+        share_text_size(row)
+        return [
+            *row,
             Label(
                 "m.title",
                 (m.margin, band.y, lang.x - 2 * m.margin, band.height),
@@ -437,9 +445,10 @@ class MaintenanceScene(FramedScene):
         pages = [page for page in self.pages.values() if page.key != "pin"]
         gap = m.px(6)
         width = (area.width - gap * (len(pages) - 1)) / len(pages)
+        row: list[Button] = []
         for index, page in enumerate(pages):
             x = round(area.x + index * (width + gap))
-            into.append(
+            row.append(
                 Button(
                     f"m.tab.{page.key}",
                     (x, area.y, round(width), area.height),
@@ -452,6 +461,8 @@ class MaintenanceScene(FramedScene):
                     bold=False,
                 )
             )
+        share_text_size(row)
+        into.extend(row)
 
     def _status_items(self) -> list[StatusItem]:
         tr = self.translator

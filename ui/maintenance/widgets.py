@@ -155,6 +155,35 @@ class StatusLine(Widget):
         p = self.kit.palette
         return {"success": p.success, "warning": p.warning, "error": p.error}.get(tone, p.text_muted)
 
+    def _indent(self) -> int:
+        return 2 * max(4, self.kit.metrics.px(7)) + self.kit.metrics.px(10)
+
+    def _note_inline(self) -> bool:
+        """Whether the note fits at the right of the first line (else it opens the second line)."""
+        m, text = self.kit.metrics, self.kit.text
+        used = (
+            self._indent()
+            + text.width(self.name, m.text_body, True)
+            + m.px(12)
+            + text.width(self.status, m.text_body, self.tone == "error")
+            + m.px(12)
+        )
+        return not self.note or used + text.width(self.note, m.text_small) <= self.rect.width
+
+    def detail_lines(self) -> tuple[str, ...]:
+        """The lines under the name: the detail, after the note when the first line has no room for it."""
+        detail = self.detail
+        if not self._note_inline():
+            detail = f"{self.note} \u00b7 {detail}" if detail else self.note
+        if not detail:
+            return ()
+        return self.kit.text.wrap(detail, self.kit.metrics.text_small, self.rect.width - self._indent())
+
+    def wanted_height(self) -> int:
+        """The height that shows everything: the first line and every detail line."""
+        m, text = self.kit.metrics, self.kit.text
+        return text.line_height(m.text_body, True) + len(self.detail_lines()) * text.line_height(m.text_small)
+
     def draw(self, surface: pygame.Surface, now: float) -> None:
         p, m, text = self.kit.palette, self.kit.metrics, self.kit.text
         body = m.text_body
@@ -162,28 +191,49 @@ class StatusLine(Widget):
         y = self.rect.y
         radius = max(4, m.px(7))
         pygame.draw.circle(surface, self._color(self.tone), (self.rect.x + radius, y + line_h // 2), radius)
-        x = self.rect.x + 2 * radius + m.px(10)
+        x = self.rect.x + self._indent()
         name = text.render(self.name, body, p.text, bold=True)
         surface.blit(name, (x, y))
         x += name.get_width() + m.px(12)
         status_color = self._color(self.tone) if self.tone != "muted" else p.text_muted
         status = text.render(self.status, body, status_color, bold=self.tone == "error")
         surface.blit(status, (x, y))
-        if self.note:
+        if self.note and self._note_inline():
             note = text.render(self.note, m.text_small, p.text_muted)
-            note_x = self.rect.right - note.get_width()
-            if note_x > x + status.get_width() + m.px(12):
-                surface.blit(note, (note_x, y + (line_h - note.get_height()) // 2))
-        if self.detail:
-            small = m.text_small
-            detail_x = self.rect.x + 2 * radius + m.px(10)
-            lines = text.wrap(self.detail, small, self.rect.right - detail_x)
-            room = max(1, (self.rect.bottom - y - line_h) // text.line_height(small))
-            y += line_h
-            color = p.error if self.tone == "error" else p.text_muted
-            for line in lines[:room]:
-                surface.blit(text.render(line, small, color), (detail_x, y))
-                y += text.line_height(small)
+            surface.blit(note, (self.rect.right - note.get_width(), y + (line_h - note.get_height()) // 2))
+        small = m.text_small
+        room = (self.rect.bottom - y - line_h) // text.line_height(small)
+        color = p.error if self.tone == "error" and self.detail else p.text_muted
+        lines = list(self.detail_lines())
+        if not lines:
+            return
+        if room <= 0:
+            # No second line to spare (a crowded dashboard): the detail follows the status, cut visibly.
+            x += status.get_width() + m.px(12)
+            words = " ".join(lines)
+            line = _cut(text, words, small, self.rect.right - x)
+            image = text.render(line, small, color)
+            surface.blit(image, (x, y + (line_h - image.get_height()) // 2))
+            return
+        if len(lines) > room:
+            lines = lines[:room]
+            lines[-1] = _cut(
+                text, lines[-1] + " \u2026", small, self.rect.right - self.rect.x - self._indent()
+            )
+        y += line_h
+        for line in lines:
+            surface.blit(text.render(line, small, color), (self.rect.x + self._indent(), y))
+            y += text.line_height(small)
+
+
+def _cut(text, words: str, size: int, width: int) -> str:
+    """``words`` as far as they fit in ``width``, ending in an ellipsis when they were cut."""
+    if text.width(words, size) <= width:
+        return words
+    words = words.removesuffix(" \u2026")
+    while words and text.width(words + " \u2026", size) > width:
+        words = words[:-1].rstrip()
+    return words + " \u2026"
 
 
 class LogView(Widget):

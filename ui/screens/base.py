@@ -33,6 +33,9 @@ class Nav:
     #: What "Kembali" does (default: the journey's previous step); a paged form turns back a page first.
     on_back: Callable[[], Any] | None = None
     cancel: bool = True
+    #: Size the next button as if its label were this one as well (the receipt's "Done" takes the place
+    #: of "Confirm and save", so that the second tap of a double tap lands on it, greyed).
+    next_width_of: str | None = None
 
 
 class Screen:

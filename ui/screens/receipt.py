@@ -11,6 +11,7 @@ from kiosk.journey import PHOTO_AT_COUNTER, Step
 from kiosk.registration import build_receipt
 from ui.i18n import N_
 from ui.screens.base import Nav, Screen
+from ui.screens.review import CONFIRM
 from ui.widgets import Label, Panel, QrCode, Spinner, Stack, Widget
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class ReceiptScreen(Screen):
             next_label=DONE,
             next_enabled=self.journey.can_finish(),
             on_next=self.journey.finish,
+            next_width_of=CONFIRM,
         )
 
     def update(self, now: float) -> None:
@@ -136,20 +138,10 @@ class ReceiptScreen(Screen):
         widgets: list[Widget] = []
         # The code and its QR code, on a card of their own.
         pad = m.px(14)
+        # Only the code and the QR code on it: the QR code gets all the height left, so that a counter's
+        # scanner reads it off the screen (at least 3 px per module, with its quiet zone).
         column = Stack(left.x + pad, left.y + pad, left.width - 2 * pad)
         small_h = kit.text.line_height(m.text_small)
-        column.add(
-            Label(
-                "receipt.service",
-                column.rect(small_h),
-                kit,
-                receipt.service.name.get(lang),
-                role="small",
-                tone="muted",
-                align="center",
-                bold=True,
-            )
-        )
         column.add(
             Label(
                 "receipt.code_label",
@@ -181,7 +173,19 @@ class ReceiptScreen(Screen):
             qr = pygame.Rect(left.centerx - qr_size // 2, column.y, qr_size, qr_size)
             column.add(QrCode("receipt.qr", qr, kit, receipt.qr_payload or receipt.reference))
         widgets.append(Panel("receipt.card", left, kit, column.widgets))
-        # What to bring and what happens next.
+        # The service, then what to bring and what happens next.
+        widgets.append(
+            Label(
+                "receipt.service",
+                (right.x, right.y, right.width, small_h),
+                kit,
+                receipt.service.name.get(lang),
+                role="small",
+                tone="muted",
+                bold=True,
+            )
+        )
+        right = pygame.Rect(right.x, right.y + small_h, right.width, right.height - small_h)
         widgets.extend(self._checklist(right, receipt, lang))
         return widgets
 

@@ -13,7 +13,7 @@ from ui.i18n import N_
 from ui.messages import save_error_message
 from ui.pictures import decode, to_surface
 from ui.screens.base import Nav, Screen
-from ui.widgets import Button, Checkbox, Label, Panel, Picture, Widget
+from ui.widgets import Button, Checkbox, Label, Panel, Picture, Widget, share_text_size
 
 log = logging.getLogger(__name__)
 
@@ -167,19 +167,20 @@ class ReviewScreen(Screen):
         gap = m.px(8)
         width = (area.width - gap * (len(edits) - 1)) // len(edits)
         y = area.bottom - edit_h
-        for i, (step, label) in enumerate(edits):
-            widgets.append(
-                Button(
-                    f"review.edit.{step}",
-                    (area.x + i * (width + gap), y, width, edit_h),
-                    kit,
-                    label,
-                    lambda s=step: journey.edit(s),
-                    style="secondary",
-                    bold=False,
-                )
+        row = [
+            Button(
+                f"review.edit.{step}",
+                (area.x + i * (width + gap), y, width, edit_h),
+                kit,
+                label,
+                lambda s=step: journey.edit(s),
+                style="secondary",
+                bold=False,
             )
-        return widgets
+            for i, (step, label) in enumerate(edits)
+        ]
+        share_text_size(row)  # "Tanda tangan ulang" on two lines, at the size of its neighbours
+        return widgets + row
 
     def _paged_answers(self, area: pygame.Rect, bottom_room: int = 0) -> list[list[tuple[Label, Label]]]:
         """Every answer as a label over its value, flowed down two columns, page after page.

@@ -16,6 +16,7 @@ _WHERE = {
     "Kit": "ui.widgets.base",
     "Widget": "ui.widgets.base",
     "Button": "ui.widgets.button",
+    "share_text_size": "ui.widgets.button",
     "CameraView": "ui.widgets.camera_view",
     "Dialog": "ui.widgets.dialog",
     "Checkbox": "ui.widgets.image",
@@ -35,7 +36,7 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from ui.widgets.base import Container, Kit, Widget
-    from ui.widgets.button import Button
+    from ui.widgets.button import Button, share_text_size
     from ui.widgets.camera_view import CameraView
     from ui.widgets.dialog import Dialog
     from ui.widgets.image import Checkbox, Picture
@@ -84,4 +85,5 @@ __all__ = [
     "StatusBar",
     "TextField",
     "Widget",
+    "share_text_size",
 ]

@@ -29,6 +29,8 @@ class Button(Widget):
         detail: A second, smaller line (choices only).
         selected: Drawn as the chosen option.
         align: Label alignment; choices default to the left.
+        text_size: The label's size, shared with the other buttons of its row (:func:`share_text_size`);
+            None: the largest that fits, on one line or wrapped onto two.
     """
 
     interactive = True
@@ -47,6 +49,7 @@ class Button(Widget):
         enabled: bool = True,
         align: Literal["center", "left"] | None = None,
         bold: bool | None = None,
+        text_size: int | None = None,
     ) -> None:
         super().__init__(id, rect, kit)
         self.label = label
@@ -58,6 +61,7 @@ class Button(Widget):
         self.align = align or ("left" if style == "choice" else "center")
         self.bold = bold if bold is not None else style in ("primary", "choice")
         self.pressed = False
+        self.text_size = text_size
 
     def texts(self) -> list[str]:
         return [t for t in (self.label, self.detail) if t]
@@ -112,17 +116,39 @@ class Button(Widget):
             )
         self._draw_label(surface, ink)
 
+    def _inner(self) -> pygame.Rect:
+        pad = self.kit.metrics.px(16) if self.align == "left" else self.kit.metrics.px(8)
+        return self.rect.inflate(-2 * pad, 0)
+
+    def label_layout(self) -> tuple[int, tuple[str, ...]]:
+        """The label's size and lines as drawn: one line at the largest size that fits, else two lines at
+        the small size (or less, down to the floor); with :attr:`text_size`, that size, wrapped if need be.
+
+        Words are never split at a no-break space: "Lanjut\u00a0\u00a0\u203a" keeps its chevron.
+        """
+        m, text = self.kit.metrics, self.kit.text
+        width = self._inner().width
+        if self.text_size is not None:
+            return self.text_size, text.wrap(self.label, self.text_size, width, bold=self.bold)[:2]
+        size = m.text_button if self.style != "key" else m.px(24)
+        size = text.fit_size(self.label, size, width, bold=self.bold)
+        if size >= m.text_small or self.style == "key":
+            return size, (self.label,)
+        # Too long for one line at a readable size (a translated label): two lines instead.
+        size = m.text_small
+        lines = text.wrap(self.label, size, width, bold=self.bold)
+        while len(lines) > 2 and size > m.text_floor:
+            size -= 1
+            lines = text.wrap(self.label, size, width, bold=self.bold)
+        return size, lines[:2]
+
     def _draw_label(self, surface: pygame.Surface, ink: tuple) -> None:
         m = self.kit.metrics
         text = self.kit.text
-        pad = m.px(16) if self.align == "left" else m.px(8)
-        inner = self.rect.inflate(-2 * pad, 0)
-        size = m.text_button if self.style != "key" else m.px(24)
-        if self.style == "choice" and self.detail:
-            size = m.text_button
-        size = text.fit_size(self.label, size, inner.width, bold=self.bold)
-        label = text.render(self.label, size, ink, bold=self.bold)
+        inner = self._inner()
         if self.detail:
+            size = text.fit_size(self.label, m.text_button, inner.width, bold=self.bold)
+            label = text.render(self.label, size, ink, bold=self.bold)
             detail_size = m.text_small
             room = max(1, (self.rect.height - label.get_height() - m.px(12)) // text.line_height(detail_size))
             lines = text.wrap(self.detail, detail_size, inner.width)[:room]
@@ -135,22 +161,35 @@ class Button(Widget):
             for line in lines:
                 self._blit(surface, text.render(line, detail_size, muted), inner, y)
                 y += line_h
-        elif size < m.text_small and self.style != "key":
-            # Too long for one line at a readable size (a translated label): two lines instead.
-            size = m.text_small
-            lines = text.wrap(self.label, size, inner.width, bold=self.bold)
-            while len(lines) > 2 and size > m.text_floor:
-                size -= 1
-                lines = text.wrap(self.label, size, inner.width, bold=self.bold)
-            lines = lines[:2]
-            line_h = text.line_height(size, self.bold)
-            y = self.rect.centery - len(lines) * line_h // 2
-            for line in lines:
-                self._blit(surface, text.render(line, size, ink, bold=self.bold), inner, y)
-                y += line_h
-        else:
-            self._blit(surface, label, inner, self.rect.centery - label.get_height() // 2)
+            return
+        size, lines = self.label_layout()
+        line_h = text.line_height(size, self.bold)
+        if len(lines) == 1:
+            image = text.render(lines[0], size, ink, bold=self.bold)
+            self._blit(surface, image, inner, self.rect.centery - image.get_height() // 2)
+            return
+        y = self.rect.centery - len(lines) * line_h // 2
+        for line in lines:
+            self._blit(surface, text.render(line, size, ink, bold=self.bold), inner, y)
+            y += line_h
 
     def _blit(self, surface: pygame.Surface, image: pygame.Surface, inner: pygame.Rect, y: int) -> None:
         x = inner.x if self.align == "left" else inner.centerx - image.get_width() // 2
         surface.blit(image, (x, y))
+
+
+def share_text_size(buttons: Sequence[Button]) -> None:
+    """Give the buttons of one row one label size: the smallest any of them needs on its own.
+
+    A row whose labels come out in three sizes ("Ubah nomor" shrunk, "Tanda tangan ulang" wrapped small,
+    "Ubah data" full size) reads as a mistake; one size, with a long label on two lines, reads as designed.
+    Buttons with a second line (choices) keep their own layout.
+    """
+    plain = [button for button in buttons if not button.detail]
+    for button in plain:
+        button.text_size = None
+    if len(plain) < 2:
+        return
+    size = min(button.label_layout()[0] for button in plain)
+    for button in plain:
+        button.text_size = size

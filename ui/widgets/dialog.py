@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import pygame
 
 from ui.widgets.base import Container, Kit, Widget
-from ui.widgets.button import Button
+from ui.widgets.button import Button, share_text_size
 from ui.widgets.label import Label
 
 
@@ -65,17 +65,20 @@ class Dialog(Container):
         gap = m.gap
         button_w = (inner_w - gap * (count - 1)) // count
         by = self.card.bottom - m.px(24) - m.touch
-        for i, (key, label, on_tap, style) in enumerate(buttons):
-            self.add(
-                Button(
-                    f"{id}.{key}",
-                    (x + i * (button_w + gap), by, button_w, m.touch),
-                    kit,
-                    label,
-                    on_tap,
-                    style=style,
-                )
+        row = [
+            Button(
+                f"{id}.{key}",
+                (x + i * (button_w + gap), by, button_w, m.touch),
+                kit,
+                label,
+                on_tap,
+                style=style,
             )
+            for i, (key, label, on_tap, style) in enumerate(buttons)
+        ]
+        share_text_size(row)
+        for button in row:
+            self.add(button)
 
     def hit(self, pos) -> Widget | None:
         found = super().hit(pos)

@@ -59,7 +59,9 @@ class Label(Widget):
     def _size(self) -> int:
         size = self._role_size()
         if self.shrink and self.text:
-            return self.kit.text.fit_size(self.text, size, self.rect.width, bold=self.bold)
+            # Never below the floor: a text that does not fit even there is a layout to fix, not to hide.
+            floor = min(size, self.kit.metrics.text_floor)
+            return self.kit.text.fit_size(self.text, size, self.rect.width, bold=self.bold, minimum=floor)
         return size
 
     def _role_size(self) -> int:
@@ -100,7 +102,12 @@ class Label(Widget):
         line_h = text.line_height(size, self.bold)
         lines = self.lines()
         fit = max(1, self.rect.height // line_h) if line_h else 1
-        lines = lines[:fit]
+        if len(lines) > fit:
+            # Cut where the reader can see it was cut (a server's long message on a technician's page).
+            last = lines[fit - 1].rstrip()
+            while last and text.width(last + " \u2026", size, self.bold) > self.rect.width:
+                last = last[:-1].rstrip()
+            lines = (*lines[: fit - 1], last + " \u2026")
         total = len(lines) * line_h
         y = self.rect.y
         if self.valign == "middle":

@@ -37,12 +37,21 @@ def qr_surface(
 
 
 class QrCode(Widget):
-    """A QR code centred in its rectangle; rendered once when the widget is made."""
+    """A QR code centred in its rectangle; rendered once when the widget is made.
+
+    Attributes:
+        modules: Modules across, quiet zone included.
+        module_px: Screen pixels per module (a scanner reading a screen wants 3 or more).
+    """
 
     def __init__(self, id: str, rect: pygame.Rect | Sequence[int], kit: Kit, data: str) -> None:
         super().__init__(id, rect, kit)
         self.data = data
         self.image = qr_surface(data, min(self.rect.width, self.rect.height))
+        import segno  # imported by qr_surface already: the import costs nothing here
+
+        self.modules = segno.make(data, error="m", micro=False).symbol_size(scale=1, border=4)[0]
+        self.module_px = self.image.get_width() // self.modules
 
     def draw(self, surface: pygame.Surface, now: float) -> None:
         surface.blit(self.image, self.image.get_rect(center=self.rect.center))

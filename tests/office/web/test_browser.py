@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -104,8 +105,17 @@ def test_a_failed_camera_on_the_fleet_page_and_a_notice_reaching_the_kiosk(offic
     log_in(browser, office.url, "budi")
     browser.get(office.url + "/language?to=en&next=/fleet")
     row = browser.find_element(By.ID, "kiosk-BMT-MODAYAG-01")
-    assert "camera: failed" in row.text and row.find_element(By.CSS_SELECTOR, "svg.chart")
+    # The devices in words, not the kiosk's ids ("signature_pad: ok").
+    devices = row.find_element(By.CSS_SELECTOR, "td.devices").text
+    assert "Camera: failed" in devices and "Receipt printer: switched off" in devices
+    assert not re.search(r"(^|\s)(camera|signature_pad|power|printer): (ok|degraded|failed|off)", devices)
+    assert row.find_element(By.CSS_SELECTOR, "svg.chart")
     assert "BMT-MODAYAG-01: the camera has failed (no frames for 5 s)." in text(browser, "alerts")
+    browser.get(office.url + "/language?to=id&next=/fleet")
+    devices = browser.find_element(By.CSS_SELECTOR, "#kiosk-BMT-MODAYAG-01 td.devices").text
+    assert "Kamera: rusak" in devices and "Printer struk: dimatikan" in devices
+    assert "BMT-MODAYAG-01: kamera rusak (no frames for 5 s)." in text(browser, "alerts")
+    browser.get(office.url + "/language?to=en&next=/fleet")
     # The supervisor marks e-KTP recording unavailable; the kiosk learns it with its next heartbeat.
     browser.get(office.url + "/notices")
     browser.find_element(By.ID, "text_id").send_keys("Perekaman e-KTP: alat rusak hari ini")

@@ -8,6 +8,7 @@ from catalog_keys import code_sentences, template_sentences
 
 from office.accounts import Role
 from office.counter import STATE_NAMES
+from office.fleet import DEVICE_NAMES, DEVICE_NOUNS, DEVICE_STATUSES
 from office.notices import Level
 from office.web.catalog_id import INDONESIAN
 from office.web.i18n import ACTIONS
@@ -36,7 +37,8 @@ def test_every_sentence_is_translated():
     assert actions <= ACTIONS.keys(), (
         f"name these audit actions in office/web/i18n.py: {actions - ACTIONS.keys()}"
     )
-    wanted = template_sentences() | sentences | set(ACTIONS.values()) | DYNAMIC
+    words = {*DEVICE_NAMES.values(), *DEVICE_NOUNS.values(), *DEVICE_STATUSES.values()}
+    wanted = template_sentences() | sentences | set(ACTIONS.values()) | DYNAMIC | words
     missing = sorted(wanted - INDONESIAN.keys())
     assert not missing, f"add to office/web/catalog_id.py: {missing}"
     assert len(wanted) > 140  # the extractor found the sentences

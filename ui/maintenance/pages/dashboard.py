@@ -35,7 +35,7 @@ READING = M_("Reading the kiosk's state…")
 DEVICES = M_("Devices")
 RECORDS = M_("Records on this kiosk")
 CHECK = M_("Check all")
-CHECKING = M_("Checking {done} of {total} devices…")
+CHECKING = M_("Checking {device}: {done} of {total} done…")
 CHECK_FAILED = M_("The check stopped: {reason}")
 OLDEST = M_("Oldest record waiting: {age}")
 NONE_WAITING = M_("No record is waiting to be sent.")
@@ -74,16 +74,17 @@ class DashboardPage(Page):
 
         def work(progress) -> list[tuple[str, Health | None]]:
             results: list[tuple[str, Health | None]] = []
-            progress(0, len(devices))
-            for index, (name, device) in enumerate(devices, start=1):
+            for index, (name, device) in enumerate(devices):
+                progress(index, len(devices), name)  # which device, before its test (a camera takes seconds)
                 try:
                     results.append((name, session.test_device(name, device)))
                 except Exception:  # noqa: BLE001 - audited as failed by the session; the others still run
                     results.append((name, None))
-                progress(index, len(devices))
+            progress(len(devices), len(devices))
             return results
 
-        self.scene.start_job(self.scene.job("check"), work)
+        first = devices[0][0] if devices else ""
+        self.scene.start_job(self.scene.job("check"), work, total=len(devices), item=first)
 
     # -- widgets --------------------------------------------------------------------------------
     def build(self, area: pygame.Rect) -> list[Widget]:
@@ -102,16 +103,16 @@ class DashboardPage(Page):
                 Spinner("dash.spinner", (area.x, area.y + m.px(90), area.width, m.px(40)), kit),
             ]
         snapshot = readings.snapshot
-        # Power, storage, firmware and uptime in a strip along the bottom; devices and records above it.
-        small_h = kit.text.line_height(m.text_small)
-        strip_h = 2 * m.px(10) + 2 * small_h
+        # Power, storage, firmware and uptime in a strip along the bottom (as tall as its values need:
+        # they wrap, never shrink); devices and records above it.
+        strip = self._kiosk(area, snapshot)
         left, right = columns(
-            pygame.Rect(area.x, area.y, area.width, area.height - strip_h - m.px(12)), kit, 0.5
+            pygame.Rect(area.x, area.y, area.width, strip.rect.y - m.px(12) - area.y), kit, 0.5
         )
         widgets: list[Widget] = []
         widgets += self._devices(left, snapshot)
         widgets += self._records(right, snapshot)
-        widgets += self._kiosk(pygame.Rect(area.x, area.bottom - strip_h, area.width, strip_h), snapshot)
+        widgets.append(strip)
         return widgets
 
     def _devices(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
@@ -134,10 +135,12 @@ class DashboardPage(Page):
         ]
         if job.running:
             # The progress takes the button's place: one check at a time, and the rows keep their room.
-            caption = tr(CHECKING).format(done=job.done, total=job.total or len(self.mode.devices))
-            children.append(
-                ProgressBar("dash.check.progress", check.inflate(0, -m.px(12)), kit, job.fraction, caption)
-            )
+            device = device_name(tr, job.item) if job.item else "\u2026"
+            caption = tr(CHECKING).format(device=device, done=job.done, total=job.total or 0)
+            # The caption takes the title's place too: it names the device, which needs the room.
+            children = []
+            bar = pygame.Rect(inner.x, inner.y, inner.width, m.touch)
+            children.append(ProgressBar("dash.check.progress", bar, kit, job.fraction, caption))
         else:
             children.append(Button("dash.check", check, kit, tr(CHECK), self.check_all, style="secondary"))
         column = Stack(inner.x, inner.y + m.touch + m.px(10), inner.width, gap=m.px(6))
@@ -164,27 +167,48 @@ class DashboardPage(Page):
             problems.rect.bottom = bottom
             children.append(problems)
             bottom = problems.rect.top - m.px(6)
-        # Each device takes the room it needs: its name, and its last error on a second line when it has one.
-        name_h = kit.text.line_height(m.text_body, True)
-        detail_h = kit.text.line_height(m.text_small)
-        wanted = [name_h + (detail_h if line.detail else 0) for line in snapshot.devices]
+        # Each device takes the room it needs: its name, and its backend and last error below when they do
+        # not fit beside it.
+        rows = self._device_rows(inner.width, snapshot, backends=True)
+        if sum(row.wanted_height() for row in rows) > bottom - y:
+            # No room for every backend on a line of its own: the devices page shows them.
+            rows = self._device_rows(inner.width, snapshot, backends=False)
+        wanted = [row.wanted_height() for row in rows]
+        if sum(wanted) > bottom - y:
+            # Still too tall: every name line, then detail lines for as many as the room allows (the
+            # others show their detail after the status, cut visibly; the devices page shows it whole).
+            name_h, small_h = kit.text.line_height(m.text_body, True), kit.text.line_height(m.text_small)
+            left = bottom - y - name_h * len(rows)
+            heights = []
+            for need in wanted:
+                extra = max(0, min(need - name_h, left)) // small_h * small_h
+                left -= extra
+                heights.append(name_h + extra)
+            wanted = heights
         spare = max(0, bottom - y - sum(wanted))
         gap = min(m.px(16), spare // max(1, len(wanted)))
-        for line, height in zip(snapshot.devices, wanted, strict=True):
-            children.append(
-                StatusLine(
-                    f"dash.device.{line.name}",
-                    (inner.x, y, inner.width, height),
-                    kit,
-                    device_name(tr, line.name),
-                    device_status(tr, line.status),
-                    line.detail,
-                    tone=STATUS_TONE.get(line.status, "muted"),
-                    note=device_backend(tr, line.backend),
-                )
-            )
+        for row, height in zip(rows, wanted, strict=True):
+            row.rect = pygame.Rect(inner.x, y, inner.width, height)
+            children.append(row)
             y += height + gap
         return [Panel("dash.devices", area, kit, children)]
+
+    def _device_rows(self, width: int, snapshot: DashboardSnapshot, *, backends: bool) -> list[StatusLine]:
+        """A status line per device (placed by the caller), with its backend when ``backends``."""
+        kit, tr = self.kit, self.tr
+        return [
+            StatusLine(
+                f"dash.device.{line.name}",
+                (0, 0, width, 1),
+                kit,
+                device_name(tr, line.name),
+                device_status(tr, line.status),
+                line.detail,
+                tone=STATUS_TONE.get(line.status, "muted"),
+                note=device_backend(tr, line.backend) if backends else "",
+            )
+            for line in snapshot.devices
+        ]
 
     def _records(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
         """The queue: a tile per record state, then the oldest waiting record and the last sync."""
@@ -194,7 +218,8 @@ class DashboardPage(Page):
         column = Stack(inner.x, inner.y, inner.width, gap=m.px(4))
         title = text("dash.records.title", kit, *column.slot(), tr(RECORDS), role="button", bold=True)
         column.add(title, gap=m.px(8))
-        for tile in self._record_tiles(column.rect(m.px(54)), snapshot):
+        tile_h = kit.text.line_height(m.text_title, True) + kit.text.line_height(m.text_small) + m.px(6)
+        for tile in self._record_tiles(column.rect(tile_h), snapshot):
             column.add(tile, gap=0)
         column.space(m.px(10))
         line_h = kit.text.line_height(m.text_small)
@@ -208,17 +233,18 @@ class DashboardPage(Page):
     def _record_tiles(self, row: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
         """One tile per outbox state, side by side in ``row``: the count over the state's name."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
-        gap = m.px(8)
+        gap = m.px(6)
         tile_w = (row.width - gap * (len(STATES) - 1)) // len(STATES)
         tiles: list[Widget] = []
         for index, state in enumerate(STATES):
             count = snapshot.records.get(state)
             tone = "error" if state == "dead" and count else "normal"
             x, y = row.x + index * (tile_w + gap), row.y
+            count_h = kit.text.line_height(m.text_title, True)
             tile = [
                 Label(
                     f"dash.records.{state}",
-                    (x + m.px(8), y + m.px(2), tile_w - m.px(16), m.px(30)),
+                    (x + m.px(4), y + m.px(2), tile_w - m.px(8), count_h),
                     kit,
                     "\u2013" if count is None else str(count),
                     role="title",
@@ -229,7 +255,7 @@ class DashboardPage(Page):
                 ),
                 Label(
                     f"dash.records.{state}.label",
-                    (x + m.px(4), y + m.px(31), tile_w - m.px(8), m.px(22)),
+                    (x, y + m.px(2) + count_h, tile_w, kit.text.line_height(m.text_small)),
                     kit,
                     record_state(tr, state),
                     role="small",
@@ -273,8 +299,8 @@ class DashboardPage(Page):
             lines.append(("dash.sync.sent", tr(NEVER_SENT), "muted"))
         return lines
 
-    def _kiosk(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> list[Widget]:
-        """Power, storage, firmware and uptime side by side."""
+    def _kiosk(self, area: pygame.Rect, snapshot: DashboardSnapshot) -> Panel:
+        """Power, storage, firmware and uptime side by side, in a panel along the bottom of ``area``."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         battery = snapshot.battery
         if battery is None:
@@ -299,35 +325,40 @@ class DashboardPage(Page):
             ("dash.version", tr(FIRMWARE), snapshot.version, "normal"),
             ("dash.uptime", tr(RUNNING), uptime, "normal"),
         )
-        inner = area.inflate(-2 * m.px(16), -2 * m.px(10))
+        pad_x, pad_y, gap = m.px(16), m.px(10), m.px(12)
+        inner_w = area.width - 2 * pad_x
         small_h = kit.text.line_height(m.text_small)
-        shares = (0.26, 0.30, 0.14, 0.30)
+        # Each item as wide as its words, the spare shared out. Short of room, each keeps its title's width
+        # and the rest goes in proportion to what the values still want (they wrap).
+        titles = [kit.text.width(title, m.text_small) + gap for _, title, _, _ in items]
+        natural = [
+            max(title_w, kit.text.width(value, m.text_small, True) + gap)
+            for title_w, (_, _, value, _) in zip(titles, items, strict=True)
+        ]
+        spare = inner_w - sum(natural)
+        if spare >= 0:
+            widths = [need + spare // len(items) for need in natural]
+        else:
+            want = [need - title_w for need, title_w in zip(natural, titles, strict=True)]
+            extra = max(0, inner_w - sum(titles))
+            widths = [
+                title_w + extra * w // max(1, sum(want)) for title_w, w in zip(titles, want, strict=True)
+            ]
         children: list[Widget] = []
-        x = inner.x
-        for (id, title, value, tone), share in zip(items, shares, strict=True):
-            width = round(inner.width * share) - m.px(12)
+        x, bottom = area.x + pad_x, 0
+        for (id, title, value, tone), share in zip(items, widths, strict=True):
+            width = share - gap
             children.append(
                 Label(
-                    f"{id}.title",
-                    (x, inner.y, width, small_h),
-                    kit,
-                    title,
-                    role="small",
-                    tone="muted",
-                    shrink=True,
+                    f"{id}.title", (x, 0, width, small_h), kit, title, role="small", tone="muted", shrink=True
                 )
             )
-            children.append(
-                Label(
-                    id,
-                    (x, inner.y + small_h, width, small_h),
-                    kit,
-                    value,
-                    role="small",
-                    tone=tone,
-                    bold=True,
-                    shrink=True,
-                )
-            )
-            x += round(inner.width * share)
-        return [Panel("dash.kiosk", area, kit, children)]
+            shown = text(id, kit, x, small_h, width, value, role="small", tone=tone, bold=True)
+            children.append(shown)
+            bottom = max(bottom, shown.rect.bottom)
+            x += share
+        height = bottom + 2 * pad_y
+        top = area.bottom - height
+        for child in children:
+            child.rect.y += top + pad_y
+        return Panel("dash.kiosk", (area.x, top, area.width, height), kit, children)

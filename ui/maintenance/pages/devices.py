@@ -25,7 +25,7 @@ from ui.maintenance.pages.device_tests import (
     PowerTest,
     PrinterTest,
 )
-from ui.maintenance.widgets import StatusLine
+from ui.maintenance.widgets import ProgressBar, StatusLine
 from ui.maintenance.wording import STATUS_TONE, clock_time, device_backend, device_name, device_status
 from ui.signature import Ink
 from ui.widgets import Button, Stack, Widget
@@ -36,6 +36,7 @@ __all__ = ["CameraChecked", "DevicesPage"]
 
 LABEL = M_("Devices")
 TESTING = M_("Testing…")
+TESTING_DEVICE = M_("Testing {device}…")
 TESTED = M_("self-test at {time}")
 TEST_FAILED = M_("The self-test could not run: {reason}")
 SWITCHED_OFF = M_("This device is switched off in the configuration.")
@@ -142,7 +143,10 @@ class DevicesPage(Page):
                 self.tested_at[name] = self.mode.wall_clock()
 
         self.scene.start_job(
-            self.scene.job(f"selftest.{name}"), lambda progress: session.test_device(name, device), done
+            self.scene.job(f"selftest.{name}"),
+            lambda progress: session.test_device(name, device),
+            done,
+            item=name,
         )
 
     def print_slip(self) -> None:
@@ -209,8 +213,11 @@ class DevicesPage(Page):
             )
             return rect.bottom
         job = self.scene.job(f"selftest.{name}")
-        button_w = min(m.px(230), rect.width // 3)
         label = tr(TESTING) if job.running else tr(test.self_test_label)
+        # As wide as the label needs at the button size (the device rail beside it has that size), up to
+        # two fifths of the row; the status line wraps its note under the name when it has less room.
+        needed = kit.text.width(tr(test.self_test_label), m.text_button, bold=True) + 2 * m.px(14)
+        button_w = min(max(m.px(230), needed), rect.width * 2 // 5)
         widgets.append(
             Button(
                 f"devices.{name}.selftest",
@@ -222,6 +229,13 @@ class DevicesPage(Page):
                 enabled=not job.running,
             )
         )
+        if job.running:
+            # At once, for as long as the test takes (a camera's takes seconds): which device is tested.
+            caption = tr(TESTING_DEVICE).format(device=device_name(tr, name))
+            bar_w = rect.width - button_w - m.px(16)
+            bar = pygame.Rect(rect.x, rect.y + m.px(4), bar_w, rect.height - m.px(8))
+            widgets.append(ProgressBar(f"devices.{name}.selftest.progress", bar, kit, None, caption))
+            return rect.bottom
         health = device.health()
         status = str(health.status)
         note = device_backend(tr, device.backend)

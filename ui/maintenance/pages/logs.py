@@ -15,7 +15,7 @@ from ui.maintenance.i18n import M_
 from ui.maintenance.log_lines import LogLine
 from ui.maintenance.pages.base import Page, text
 from ui.maintenance.widgets import LogView
-from ui.widgets import Button, Widget
+from ui.widgets import Button, Widget, share_text_size
 
 LABEL = M_("Logs")
 OLDER = M_("Older")
@@ -128,16 +128,17 @@ class LogsPage(Page):
                 True,
             ),
         )
-        for index, (id, label, action, enabled) in enumerate(specs):
-            widgets.append(
-                Button(
-                    id,
-                    (buttons.x + index * (width + gap), buttons.y, width, buttons.height),
-                    kit,
-                    label,
-                    action,
-                    style="secondary",
-                    enabled=enabled,
-                )
+        row = [
+            Button(
+                id,
+                (buttons.x + index * (width + gap), buttons.y, width, buttons.height),
+                kit,
+                label,
+                action,
+                style="secondary",
+                enabled=enabled,
             )
-        return widgets
+            for index, (id, label, action, enabled) in enumerate(specs)
+        ]
+        share_text_size(row)
+        return widgets + row

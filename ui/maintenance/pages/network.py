@@ -91,7 +91,7 @@ class NetworkPage(Page):
             column.add(text("network.result", kit, *column.slot(), words, tone="error"))
         elif job.result is not None:
             column.add(self._result_card(column, job.result))
-        self._worker_lines(column)
+        self._worker_lines(column, area.bottom)
         return column.widgets
 
     def _result_card(self, column: Stack, result) -> Panel:
@@ -113,8 +113,9 @@ class NetworkPage(Page):
         panel_tone = {"success": "success", "error": "error"}.get(tone, "warning")
         return Panel("network.card", column.rect(height), kit, inside.widgets, tone=panel_tone)
 
-    def _worker_lines(self, column: Stack) -> None:
-        """What the sync worker last said, under the probe's answer."""
+    def _worker_lines(self, column: Stack, bottom: int) -> None:
+        """What the sync worker last said, under the probe's answer (its last problem cut, visibly, at
+        ``bottom``, where the page ends)."""
         kit, tr = self.kit, self.tr
         readings = self.scene.readings
         sync = readings.snapshot.sync if readings is not None else None
@@ -127,6 +128,7 @@ class NetworkPage(Page):
         )
         if sync.last_error:
             error = tr(WORKER_ERROR).format(error=sync.last_error)
+            room = (bottom - column.y) // kit.text.line_height(kit.metrics.text_small)
             column.add(
                 text(
                     "network.worker.error",
@@ -135,6 +137,6 @@ class NetworkPage(Page):
                     error,
                     role="small",
                     tone="muted",
-                    max_lines=2,
+                    max_lines=max(1, min(3, room)),
                 )
             )

@@ -41,8 +41,10 @@ NO_STICK = M_("No USB stick found. Plug one in and wait a few seconds.")
 LOOK_AGAIN = M_("Look for USB sticks again")
 EXPORTING = M_("Written {done} of {total}…")
 EXPORT_STARTING = M_("Preparing the bundle…")
+#: What to do first, the bundle's (long) file name last: where the card is short, only the name is cut.
 EXPORTED = M_(
-    "Exported to {file}. Take the stick to the office; the records stay here until the server confirms them."
+    "Exported. Take the stick to the office; the records stay here until the server confirms them. "
+    "File: {file}"
 )
 EXPORT_FAILED = M_("The export failed: {reason}")
 NOTHING_TO_EXPORT = M_("Nothing to export: every record was delivered.")
@@ -174,15 +176,14 @@ class OutboxPage(Page):
             tr(COUNTS).format(state=record_state(tr, state), count=counts.get(state, "\u2013"))
             for state in STATES
         )
-        column = Stack(inner.x, inner.y, inner.width, gap=m.px(8))
-        line_h = kit.text.line_height(m.text_small)
-        counts_line = Label(
-            "outbox.counts", column.rect(line_h), kit, summary, role="small", tone="muted", shrink=True
-        )
-        column.add(counts_line, gap=m.px(12))
+        # Buttons at the touch minimum and tight gaps: at 800 x 480 the card has room for little more.
+        column = Stack(inner.x, inner.y, inner.width, gap=m.px(6))
+        # Wrapped, not shrunk: four states in Indonesian do not fit one line at 800 x 480.
+        counts_line = text("outbox.counts", kit, *column.slot(), summary, role="small", tone="muted")
+        column.add(counts_line, gap=m.px(10))
         self._send_section(column, counts)
-        column.space(m.px(12))
-        self._export_section(column, counts)
+        column.space(m.px(6))
+        self._export_section(column, counts, inner.bottom)
         return [Panel("outbox.queue", area, kit, column.widgets)]
 
     def _send_section(self, column: Stack, counts: dict[str, int]) -> None:
@@ -192,7 +193,7 @@ class OutboxPage(Page):
         can_send = self.mode.client is not None and self.mode.outbox is not None
         send = Button(
             "outbox.send",
-            column.rect(self.kit.metrics.touch),
+            column.rect(self.kit.metrics.touch_min),
             self.kit,
             self.tr(SEND),
             self.send_now,
@@ -201,8 +202,9 @@ class OutboxPage(Page):
         column.add(send)
         self._job_line(column, job, self._send_text(job, can_send, waiting, counts))
 
-    def _export_section(self, column: Stack, counts: dict[str, int]) -> None:
-        """The USB export: what it does, the sticks to export to (or why not), and its progress."""
+    def _export_section(self, column: Stack, counts: dict[str, int], bottom: int) -> None:
+        """The USB export: what it does, the sticks to export to (or why not), and its progress (its
+        result cut, visibly, at ``bottom``)."""
         kit, m, tr = self.kit, self.kit.metrics, self.tr
         undelivered = counts.get(PENDING, 0) + counts.get(SENDING, 0) + counts.get(DEAD, 0)
         job = self.scene.job("export")
@@ -221,7 +223,7 @@ class OutboxPage(Page):
             )
             look = Button(
                 "outbox.sticks",
-                column.rect(m.touch),
+                column.rect(m.touch_min),
                 kit,
                 tr(LOOK_AGAIN),
                 self.look_for_sticks,
@@ -232,7 +234,7 @@ class OutboxPage(Page):
             for index, stick in enumerate(self.sticks[:2]):
                 export = Button(
                     f"outbox.export.{index}",
-                    column.rect(m.touch),
+                    column.rect(m.touch_min),
                     kit,
                     tr(EXPORT).format(name=stick.name),
                     lambda stick=stick: self.export(stick),
@@ -247,12 +249,14 @@ class OutboxPage(Page):
                 gap=m.px(4),
             )
         else:
-            self._job_line(column, job, self._export_text(job))
+            self._job_line(column, job, self._export_text(job), bottom)
 
-    def _job_line(self, column: Stack, job: Job, words: tuple[str, str]) -> None:
-        """A progress bar while ``job`` runs, else its result in words (nothing when there is none)."""
+    def _job_line(self, column: Stack, job: Job, words: tuple[str, str], bottom: int | None = None) -> None:
+        """A progress bar while ``job`` runs, else its result in words (nothing when there is none), cut
+        visibly at ``bottom`` (the card's end) when given."""
         kit, m = self.kit, self.kit.metrics
         caption, tone = words
+        line_h = kit.text.line_height(m.text_small)
         if job.running:
             bar = ProgressBar(
                 f"outbox.{job.name}.progress", column.rect(m.px(38)), kit, job.fraction, caption
@@ -266,7 +270,7 @@ class OutboxPage(Page):
                 caption,
                 role="small",
                 tone=tone,
-                max_lines=3,
+                max_lines=3 if bottom is None else max(1, min(4, (bottom - column.y) // line_h)),
             )
             column.add(label, gap=m.px(4))
 
