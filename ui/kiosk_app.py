@@ -165,12 +165,12 @@ def walk_everything(
                     "autopilot: %s (%s, %dx%d) saved as %s", service.id, language, width, height, reference
                 )
             pilot_run.only = None
-            _degraded_and_idle(pilot_run, pilot, kiosk, journey)
+            _degraded_and_idle(pilot_run, pilot, kiosk, language)
     log.info("autopilot: %d registrations saved", count)
     return 0
 
 
-def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, journey) -> None:
+def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, language: str) -> None:
     """Screens that need a situation: a broken device, the network down, the idle warning."""
     events = kiosk.events
     events.post(
@@ -184,8 +184,10 @@ def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, journey) -> None:
     pilot.settle()
     autopilot.shot("welcome-degraded")
     pilot.tap("welcome.start")
-    pilot.tap(f"language.{journey.language}")
+    # The language being walked: the journey is back on the kiosk's default language after the last receipt.
+    pilot.tap(f"language.{language}")
     autopilot.shot("service-degraded")
+    journey = kiosk.journey
     pilot.advance(journey.idle_warning_s + 1)
     autopilot.shot("idle-warning")
     pilot.advance(journey.idle_reset_s + 1)
