@@ -3,18 +3,22 @@
 A scene renders the picture for frame number ``seq`` at any size, so the preview and a still taken at
 the same moment show the same thing. Rendering depends only on ``seq``, never on the clock, so tests
 get the same pixels on every run.
+
+Drawn with Pillow and numpy, not OpenCV: the kiosk process never loads OpenCV (the face check runs it in a
+child process, :mod:`kiosk.face_check`), and the simulated camera must not bring it back in.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Protocol
 
 import numpy
+from PIL import Image, UnidentifiedImageError
 
 from hal.camera import faces
-from hal.opencv import cv2
 
 Size = tuple[int, int]
 
@@ -50,6 +54,10 @@ class FaceScene:
         if picture.ndim != 3 or picture.shape[2] != 3 or picture.dtype != numpy.uint8:
             raise ValueError("a face scene needs an H x W x 3 uint8 RGB picture")
         self.picture = picture
+        self._image = Image.fromarray(picture)
+        #: The picture with its edges repeated outwards by ``(margin_x, margin_y)``, for views that reach
+        #: past it (a citizen far away, a picture of another shape): made when first needed.
+        self._padded: tuple[int, int, Image.Image] | None = None
         height, width = picture.shape[:2]
         if face_box is None:
             self._centre = (width / 2, height / 2)
@@ -71,7 +79,7 @@ class FaceScene:
         """A picture from a file (PNG, JPEG, ...), shown whole.
 
         Raises:
-            ValueError: The file is missing or is not a picture OpenCV can read.
+            ValueError: The file is missing or is not a picture Pillow can read.
         """
         try:
             data = Path(path).expanduser().read_bytes()
@@ -85,16 +93,31 @@ class FaceScene:
         view_w = self._view_width
         # Fill the frame's aspect ratio around the face, as a camera would.
         view_h = view_w * out_h / out_w
-        scale = out_w / view_w
         cx, cy = self._centre
         # Two slow sines at unrelated periods make an unhurried, never-repeating sway.
         cx += self._sway * view_w * math.sin(seq * 2 * math.pi / 75)
         cy += 0.5 * self._sway * view_w * math.sin(seq * 2 * math.pi / 110)
         left, top = cx - view_w / 2, cy - view_h / 2
-        matrix = numpy.float32([[scale, 0, -left * scale], [0, scale, -top * scale]])
-        return cv2.warpAffine(
-            self.picture, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        image, (margin_x, margin_y) = self._source(left, top, view_w, view_h)
+        box = (left + margin_x, top + margin_y, left + margin_x + view_w, top + margin_y + view_h)
+        return numpy.asarray(image.resize((out_w, out_h), Image.Resampling.BILINEAR, box=box))
+
+    def _source(self, left: float, top: float, width: float, height: float) -> tuple[Image.Image, Size]:
+        """The picture to cut the view from, and its offset: the picture itself, or it with its edges
+        repeated where the view reaches past them (as a camera's border would; Pillow needs a box inside)."""
+        picture_h, picture_w = self.picture.shape[:2]
+        need_x = max(0, math.ceil(max(-left, left + width - picture_w)))
+        need_y = max(0, math.ceil(max(-top, top + height - picture_h)))
+        if not need_x and not need_y:
+            return self._image, (0, 0)
+        padded = self._padded
+        if padded is None or padded[0] < need_x or padded[1] < need_y:
+            # Rounded up, so that the sway does not make a new one every frame.
+            margin_x, margin_y = -(-(need_x + 8) // 32) * 32, -(-(need_y + 8) // 32) * 32
+            edges = ((margin_y, margin_y), (margin_x, margin_x), (0, 0))
+            padded = (margin_x, margin_y, Image.fromarray(numpy.pad(self.picture, edges, mode="edge")))
+            self._padded = padded
+        return padded[2], (padded[0], padded[1])
 
 
 class TestPatternScene:
@@ -117,16 +140,20 @@ class TestPatternScene:
         step = max(8, width // 16)
         picture[::step, :] = 255
         picture[:, ::step] = 255
-        centre = (
-            int(width / 2 + width / 4 * math.cos(seq * 2 * math.pi / 90)),
-            int(height / 2 + height / 4 * math.sin(seq * 2 * math.pi / 90)),
-        )
-        cv2.circle(picture, centre, max(4, min(width, height) // 8), (250, 250, 40), thickness=-1)
+        cx = int(width / 2 + width / 4 * math.cos(seq * 2 * math.pi / 90))
+        cy = int(height / 2 + height / 4 * math.sin(seq * 2 * math.pi / 90))
+        radius = max(4, min(width, height) // 8)
+        # The disc: the pixels of its bounding square within ``radius`` of the centre.
+        top, left = max(0, cy - radius), max(0, cx - radius)
+        ys, xs = numpy.ogrid[top : min(height, cy + radius + 1), left : min(width, cx + radius + 1)]
+        inside = (xs - cx) ** 2 + (ys - cy) ** 2 <= radius * radius
+        picture[top : top + inside.shape[0], left : left + inside.shape[1]][inside] = (250, 250, 40)
         return picture
 
 
 def _decode(data: bytes, name: str) -> numpy.ndarray:
-    bgr = cv2.imdecode(numpy.frombuffer(data, numpy.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"{name} is not a picture OpenCV can read")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return numpy.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ValueError(f"{name} is not a picture Pillow can read: {exc}") from exc
