@@ -27,30 +27,24 @@ it), and forbids its own core dumps: it holds frames of a citizen's face.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.process
 import os
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, CancelledError, Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.photo_quality import (
-    DEFAULT_RULES,
-    FaceCheckFailed,
-    FaceCheckUnavailable,
-    PhotoAssessment,
-    PhotoQualityWorker,
-    PhotoRules,
-    assess_photo,
-)
-
 if TYPE_CHECKING:
+    # Imported where used: the kiosk builds this before its first frame, which needs neither numpy
+    # (kiosk.photo_quality) nor multiprocessing.
+    import multiprocessing.process
+    from concurrent.futures import ProcessPoolExecutor
+
     import numpy
 
     from hal.camera import Camera
+    from kiosk.photo_quality import PhotoAssessment, PhotoQualityWorker, PhotoRules
 
 __all__ = ["FaceCheck", "FaceCheckProcess", "InProcessFaceCheck", "MAX_STARTS"]
 
@@ -59,7 +53,7 @@ log = logging.getLogger(__name__)
 #: Children started in one session at most (the first, and two after a crash or a hang).
 MAX_STARTS = 3
 
-Assess = Callable[["numpy.ndarray", PhotoRules], PhotoAssessment]
+Assess = Callable[["numpy.ndarray", "PhotoRules"], "PhotoAssessment"]
 
 
 class FaceCheck(Protocol):
@@ -85,6 +79,8 @@ class InProcessFaceCheck:
         self, camera: Camera, on_result: Callable[[PhotoAssessment, int], None]
     ) -> PhotoQualityWorker:
         """A worker that runs :func:`~kiosk.photo_quality.assess_photo` in this process."""
+        from kiosk.photo_quality import PhotoQualityWorker
+
         return PhotoQualityWorker(camera, on_result)
 
     def open(self) -> None:
@@ -139,12 +135,14 @@ class _Child:
     def release(self, grace_s: float) -> None:
         """Shut the child down: it exits after its check in progress; one that does not within the grace is
         killed. Returns once the executor has joined (reaped) it."""
+        from multiprocessing.connection import wait
+
         self.executor.shutdown(wait=False, cancel_futures=True)
-        if self.process is not None:
-            self.process.join(grace_s)
-            if self.process.exitcode is None:
-                log.warning("face check: the child did not exit within %g s; killed", grace_s)
-                self.process.kill()
+        # Waited for on its sentinel (readable once it exits), not with join(): the executor's own thread
+        # reaps it, and two threads reaping one child confuse each other.
+        if self.process is not None and not wait([self.process.sentinel], grace_s):
+            log.warning("face check: the child did not exit within %g s; killed", grace_s)
+            self.process.kill()
         self.executor.shutdown(wait=True)
 
 
@@ -155,23 +153,24 @@ class FaceCheckProcess:
     worker's thread, the worker's stop from a background thread.
 
     Args:
-        rules: The thresholds of the check.
+        rules: The thresholds of the check; default :data:`~kiosk.photo_quality.DEFAULT_RULES`.
         check_timeout_s: Longest wait for one check once the child is ready; a child that takes longer hangs
             and is killed (a check takes tens of milliseconds on a Pi).
         start_timeout_s: Longest wait for a new child to be ready (a fresh interpreter importing OpenCV
             takes one to a few seconds on a Pi, more while the kiosk itself is busy).
         grace_s: How long a child shut down after a session may take to finish its check before it is killed.
-        assess: The check run in the child; a module-level function (it is sent to the child by name).
+        assess: The check run in the child, default :func:`~kiosk.photo_quality.assess_photo`; a module-level
+            function (it is sent to the child by name).
     """
 
     def __init__(
         self,
-        rules: PhotoRules = DEFAULT_RULES,
+        rules: PhotoRules | None = None,
         *,
         check_timeout_s: float = 5.0,
         start_timeout_s: float = 60.0,
         grace_s: float = 2.0,
-        assess: Assess = assess_photo,
+        assess: Assess | None = None,
     ) -> None:
         self.rules = rules
         self.check_timeout_s = check_timeout_s
@@ -196,6 +195,8 @@ class FaceCheckProcess:
         :class:`~kiosk.photo_quality.FaceCheckUnavailable` (the worker ends) instead of starting a child for
         nobody, in the moment between the session's end and the worker's stop on another thread.
         """
+        from kiosk.photo_quality import PhotoQualityWorker
+
         with self._lock:
             session = self._session
 
@@ -259,6 +260,8 @@ class FaceCheckProcess:
     # -- internals ----------------------------------------------------------------------------------------
     def _assess_in(self, session: int, rgb: numpy.ndarray) -> PhotoAssessment:
         """:meth:`assess` for a worker of ``session`` (see :meth:`__call__`)."""
+        from kiosk.photo_quality import DEFAULT_RULES, FaceCheckFailed, FaceCheckUnavailable, assess_photo
+
         with self._lock:
             if session != self._session:
                 raise FaceCheckUnavailable("the face check was closed: the session ended")
@@ -267,7 +270,8 @@ class FaceCheckProcess:
         try:
             child.ready.result(timeout=self.start_timeout_s)
             waited = "check"
-            future = child.executor.submit(_child_assess, self._assess, rgb, self.rules)
+            check, rules = self._assess or assess_photo, self.rules or DEFAULT_RULES
+            future = child.executor.submit(_child_assess, check, rgb, rules)
             return future.result(timeout=self.check_timeout_s)
         except TimeoutError:
             self._discard(child, kill=True)
@@ -288,6 +292,8 @@ class FaceCheckProcess:
         """The running child, or a new one (with the lock held)."""
         if self._child is None:
             if self._starts >= MAX_STARTS:
+                from kiosk.photo_quality import FaceCheckUnavailable
+
                 log.warning("face check: %d children failed; off until the next citizen", self._starts)
                 raise FaceCheckUnavailable(
                     f"the face check failed {self._starts} times; it is off until the next citizen"
@@ -298,6 +304,9 @@ class FaceCheckProcess:
 
     def _start(self) -> None:
         """Start a child (with the lock held): a fork and exec here, the imports happen in the child."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         executor = ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_child_started
         )

@@ -99,8 +99,15 @@ class FaceScene:
         cy += 0.5 * self._sway * view_w * math.sin(seq * 2 * math.pi / 110)
         left, top = cx - view_w / 2, cy - view_h / 2
         image, (margin_x, margin_y) = self._source(left, top, view_w, view_h)
-        box = (left + margin_x, top + margin_y, left + margin_x + view_w, top + margin_y + view_h)
-        return numpy.asarray(image.resize((out_w, out_h), Image.Resampling.BILINEAR, box=box))
+        # Each output pixel sampled bilinearly at its place in the view (an affine map, as a lens makes; not a
+        # filtered resize, whose smoothing would hide small faces from the face check's cascade).
+        scale = view_w / out_w
+        # Pillow maps pixel centres (x + 0.5); this keeps the pixels where the view's arithmetic puts them.
+        shift = 0.5 - 0.5 * scale
+        mapping = (scale, 0.0, left + margin_x + shift, 0.0, scale, top + margin_y + shift)
+        picture = image.transform((out_w, out_h), Image.Transform.AFFINE, mapping, Image.Resampling.BILINEAR)
+        # A writable array of its own, as a camera's frame is (numpy.asarray of a Pillow image is read-only).
+        return numpy.array(picture)
 
     def _source(self, left: float, top: float, width: float, height: float) -> tuple[Image.Image, Size]:
         """The picture to cut the view from, and its offset: the picture itself, or it with its edges
