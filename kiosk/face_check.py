@@ -134,16 +134,18 @@ class _Child:
 
     def release(self, grace_s: float) -> None:
         """Shut the child down: it exits after its check in progress; one that does not within the grace is
-        killed. Returns once the executor has joined (reaped) it."""
+        killed. Returns once it is reaped."""
         from multiprocessing.connection import wait
 
+        # Not shutdown(wait=True): it would wait for ever on a hung child. Without waiting, the executor
+        # forgets its thread, so the child is waited for here: on its sentinel (readable once it exits) for
+        # the grace, then joined, which returns once it is reaped (by this thread or the executor's).
         self.executor.shutdown(wait=False, cancel_futures=True)
-        # Waited for on its sentinel (readable once it exits), not with join(): the executor's own thread
-        # reaps it, and two threads reaping one child confuse each other.
-        if self.process is not None and not wait([self.process.sentinel], grace_s):
-            log.warning("face check: the child did not exit within %g s; killed", grace_s)
-            self.process.kill()
-        self.executor.shutdown(wait=True)
+        if self.process is not None:
+            if not wait([self.process.sentinel], grace_s):
+                log.warning("face check: the child did not exit within %g s; killed", grace_s)
+                self.process.kill()
+            self.process.join()
 
 
 class FaceCheckProcess:
