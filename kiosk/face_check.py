@@ -95,11 +95,26 @@ class InProcessFaceCheck:
 
 # -- what runs in the child --------------------------------------------------------------------------------
 def _child_started() -> None:
-    """The child's initializer: no Ctrl+C (the kiosk stops it), no core dump (it holds a citizen's face)."""
+    """The child's initializer: no Ctrl+C (the kiosk stops it), no core dump (it holds a citizen's face), and
+    no life after the kiosk's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from kiosk.core_dumps import forbid_core_dumps
 
     forbid_core_dumps()
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # A kiosk killed outright (SIGKILL, the OOM killer) cannot shut its child down, and the child would
+        # wait on its task queue for ever (it holds that pipe's other end too): it ends when the kiosk does.
+        threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    from multiprocessing.connection import wait
+
+    wait([parent.sentinel])
+    os._exit(0)
 
 
 def _child_ready() -> int:

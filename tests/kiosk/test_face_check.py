@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import select
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -220,3 +222,28 @@ def test_a_worker_without_a_session_releases_its_child_when_it_stops(face_check,
     worker.stop()
     face_check.close().result(timeout=START)  # the release the stop started
     assert face_check.pid is None and _gone(pid)
+
+
+_KILLED_KIOSK = """
+import os
+from kiosk.face_check import FaceCheckProcess
+
+if __name__ == "__main__":
+    check = FaceCheckProcess()
+    print(check.ready().result(timeout=120), flush=True)
+    os.kill(os.getpid(), 9)  # no shutdown of any kind: the OOM killer, a watchdog's SIGKILL
+"""
+
+
+def test_a_child_does_not_outlive_a_kiosk_killed_outright():
+    kiosk = subprocess.Popen([sys.executable, "-c", _KILLED_KIOSK], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(kiosk.stdout.readline())
+        pidfd = os.pidfd_open(child)
+    finally:
+        kiosk.wait(START)
+        kiosk.stdout.close()
+    try:
+        assert _wait_exit(pidfd)
+    finally:
+        os.close(pidfd)
