@@ -40,6 +40,7 @@ from kiosk.maintenance import (
     take_snapshot,
 )
 from kiosk.maintenance.recorder import MetricsRecorder
+from kiosk.memory import hand_back_large_blocks
 from kiosk.outbox import Outbox
 from kiosk.power_policy import PowerPolicy, ShutdownSequence, SupportsCheckpoint, journey_activity
 from kiosk.registration import Registration
@@ -224,6 +225,8 @@ def build_kiosk(
     """
     clock = clock or time.monotonic
     started_at = time.monotonic()
+    # Before the devices and the UI allocate their frames and surfaces: large blocks go back to the OS.
+    hand_back_large_blocks()
     events = events or EventQueue()
     config.data_path.mkdir(parents=True, exist_ok=True)
     if devices is None:
