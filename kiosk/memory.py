@@ -35,7 +35,7 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def hand_back_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
-    """Give each block of ``threshold`` bytes or more its own pages, so that freeing it returns them to the OS.
+    """Give each block of ``threshold`` bytes or more its own pages, which freeing it returns to the OS.
 
     glibc does so from 128 KB at first, but raises that threshold to the size of any such block freed (up
     to 32 MB), after which camera frames, photos and their encodings (0.3 to 4 MB each, many per second on
