@@ -22,6 +22,10 @@ from hal.camera import faces
 
 Size = tuple[int, int]
 
+#: Frames up to this many pixels (the preview's) are crops of a picture drawn once per size and kept; larger
+#: ones (a still, once per photo) are drawn on their own and nothing of them is kept.
+CANVAS_PIXELS = 1_000_000
+
 
 class Scene(Protocol):
     """Something the simulated camera can film."""
@@ -101,6 +105,8 @@ class FaceScene:
         cx += self._sway * view_w * math.sin(seq * 2 * math.pi / 75)
         cy += 0.5 * self._sway * view_w * math.sin(seq * 2 * math.pi / 110)
         left, top = cx - view_w / 2, cy - view_h / 2
+        if out_w * out_h > CANVAS_PIXELS:  # a still, once per photo: drawn on its own, nothing kept
+            return numpy.array(self._draw(size, left, top, 0, 0))
         # A crop of the canvas (the picture drawn once at this size's scale): a fraction of a millisecond,
         # where sampling every pixel of every frame anew took 11 ms at 640 x 480 with Pillow. The sway moves
         # by whole pixels of the frame.
@@ -119,7 +125,7 @@ class FaceScene:
         """The view at ``size``'s scale with room for the whole sway, made at the first frame of that size."""
         found = self._canvases.get(size)
         if found is None:
-            if len(self._canvases) >= 2:  # the preview's and the still's; a third size replaces the oldest
+            if len(self._canvases) >= 2:  # the preview's, and one other; a third size replaces the oldest
                 del self._canvases[next(iter(self._canvases))]
             found = self._canvases[size] = self._draw_canvas(size)
         return found
@@ -127,26 +133,28 @@ class FaceScene:
     def _draw_canvas(self, size: Size) -> tuple[numpy.ndarray, tuple[float, float]]:
         out_w, out_h = size
         view_w = self._view_width
-        view_h = view_w * out_h / out_w
         scale = out_w / view_w
         # The farthest the sway takes the view, in whole pixels of the frame (plus one for rounding): the
         # view at rest then starts on a whole pixel of the canvas, and its frames are exactly as drawn.
         reach_x = math.ceil(self._sway * view_w * scale) + 1
         reach_y = math.ceil(0.5 * self._sway * view_w * scale) + 1
         cx, cy = self._centre
-        left, top = cx - view_w / 2 - reach_x / scale, cy - view_h / 2 - reach_y / scale
-        canvas_w, canvas_h = out_w + 2 * reach_x, out_h + 2 * reach_y
-        image, (margin_x, margin_y) = self._source(left, top, canvas_w / scale, canvas_h / scale)
+        left = cx - view_w / 2 - reach_x / scale
+        top = cy - view_w * out_h / out_w / 2 - reach_y / scale
+        return numpy.asarray(self._draw(size, left, top, reach_x, reach_y)), (left, top)
+
+    def _draw(self, size: Size, left: float, top: float, reach_x: int, reach_y: int) -> Image.Image:
+        """The picture from ``(left, top)`` at ``size``'s scale, ``reach`` frame pixels wider on each side."""
+        out_w, out_h = size
+        step = self._view_width / out_w  # picture pixels per frame pixel
+        width, height = out_w + 2 * reach_x, out_h + 2 * reach_y
+        image, (margin_x, margin_y) = self._source(left, top, width * step, height * step)
         # Each pixel sampled bilinearly at its place in the picture (an affine map, as a lens makes; not a
         # filtered resize, whose smoothing would hide small faces from the face check's cascade). Pillow maps
         # pixel centres (x + 0.5): the shift keeps the pixels where the view's arithmetic puts them.
-        step = 1 / scale
         shift = 0.5 - 0.5 * step
         mapping = (step, 0.0, left + margin_x + shift, 0.0, step, top + margin_y + shift)
-        drawn = image.transform(
-            (canvas_w, canvas_h), Image.Transform.AFFINE, mapping, Image.Resampling.BILINEAR
-        )
-        return numpy.asarray(drawn), (left, top)
+        return image.transform((width, height), Image.Transform.AFFINE, mapping, Image.Resampling.BILINEAR)
 
     def _source(self, left: float, top: float, width: float, height: float) -> tuple[Image.Image, Size]:
         """The picture to cut the view from, and its offset: the picture itself, or it with its edges
