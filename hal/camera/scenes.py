@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -65,6 +66,7 @@ class FaceScene:
         #: Per frame size, the view and all its sway drawn once at the frame's scale, and the picture
         #: coordinates of its corner: a frame is then a crop of it (see :meth:`render`).
         self._canvases: dict[Size, tuple[numpy.ndarray, tuple[float, float]]] = {}
+        self._canvas_lock = threading.Lock()
         height, width = picture.shape[:2]
         if face_box is None:
             self._centre = (width / 2, height / 2)
@@ -125,9 +127,13 @@ class FaceScene:
         """The view at ``size``'s scale with room for the whole sway, made at the first frame of that size."""
         found = self._canvases.get(size)
         if found is None:
-            if len(self._canvases) >= 2:  # the preview's, and one other; a third size replaces the oldest
-                del self._canvases[next(iter(self._canvases))]
-            found = self._canvases[size] = self._draw_canvas(size)
+            # Drawn outside the lock: two threads (the warm-up's prepare and the preview) may both draw the
+            # first one, which is harmless; the dictionary itself changes under the lock only.
+            found = self._draw_canvas(size)
+            with self._canvas_lock:
+                while len(self._canvases) >= 2:  # the preview's, and one other; a third replaces the oldest
+                    del self._canvases[next(iter(self._canvases))]
+                self._canvases[size] = found
         return found
 
     def _draw_canvas(self, size: Size) -> tuple[numpy.ndarray, tuple[float, float]]:
