@@ -159,7 +159,13 @@ class FaceScene:
         # filtered resize, whose smoothing would hide small faces from the face check's cascade). Pillow maps
         # pixel centres (x + 0.5): the shift keeps the pixels where the view's arithmetic puts them.
         shift = 0.5 - 0.5 * step
-        mapping = (step, 0.0, left + margin_x + shift, 0.0, step, top + margin_y + shift)
+        x0, y0 = left + margin_x + shift, top + margin_y + shift
+        if step < 1:
+            # Enlarged (the usual case: the face fills more of the frame than of the picture): a bilinear
+            # resize samples the very same points, and Pillow does it three times faster than a transform.
+            box = (x0, y0, x0 + width * step, y0 + height * step)
+            return image.resize((width, height), Image.Resampling.BILINEAR, box=box)
+        mapping = (step, 0.0, x0, 0.0, step, y0)
         return image.transform((width, height), Image.Transform.AFFINE, mapping, Image.Resampling.BILINEAR)
 
     def _source(self, left: float, top: float, width: float, height: float) -> tuple[Image.Image, Size]:
