@@ -24,11 +24,11 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
 
 from hal.events import EventQueue
 from kiosk.config import Config
 from kiosk.devices import Devices, open_devices
+from kiosk.face_check import FaceCheck, FaceCheckProcess, InProcessFaceCheck
 from kiosk.journey import Journey
 from kiosk.maintenance import (
     MaintenanceSession,
@@ -40,6 +40,7 @@ from kiosk.maintenance import (
     take_snapshot,
 )
 from kiosk.maintenance.recorder import MetricsRecorder
+from kiosk.memory import hand_back_large_blocks
 from kiosk.outbox import Outbox
 from kiosk.power_policy import PowerPolicy, ShutdownSequence, SupportsCheckpoint, journey_activity
 from kiosk.registration import Registration
@@ -48,22 +49,10 @@ from kiosk.service_notices import ServiceNotices
 from kiosk.state import KioskState
 from kiosk.sync import IngestClient, SyncWorker
 
-if TYPE_CHECKING:
-    from hal.camera import Camera
-    from kiosk.photo_quality import PhotoAssessment, PhotoQualityWorker
-
 log = logging.getLogger(__name__)
 
 #: The kiosk's key directory, inside the data directory.
 KEY_DIR = "keys"
-
-
-class FaceCheck(Protocol):
-    """Makes the face-check worker over a camera (the photo step and the maintenance camera test use it)."""
-
-    def __call__(
-        self, camera: Camera, on_result: Callable[[PhotoAssessment, int], None]
-    ) -> PhotoQualityWorker: ...
 
 
 @dataclass
@@ -99,7 +88,8 @@ class Kiosk:
         journey: The citizen journey's state machine.
         power_policy: Decides when the kiosk stops serving and shuts down.
         state: Events turned into capabilities and status; the shutdown path goes through it.
-        face_check: Makes the face-check worker for a camera.
+        face_check: Makes the face-check worker for a camera; its child process runs while a citizen needs
+            it (:class:`~kiosk.face_check.FaceCheckProcess`).
         maintenance: The maintenance parts, or None when their database cannot be opened (the kiosk then
             serves citizens without maintenance mode; :attr:`maintenance_problem` says why).
         maintenance_problem: Why there is no maintenance mode ("" when there is).
@@ -154,12 +144,17 @@ class Kiosk:
                 log.exception("shutdown: %s failed", step)
         log.info("shutdown: done")
 
+    def _close_face_check(self) -> None:
+        # Bounded: the child has its grace to finish a check, then is killed; this waits for the reaping.
+        self.face_check.close().result(timeout=30)
+
     def _shutdown_steps(self) -> list[tuple[str, Callable[[], object]]]:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("stopping sync", lambda: self.sync.stop()),
             ("closing the ingest client", self.client.close),
             ("finishing saves", self.registration.close),
             *(("closing the UI's parts", closer) for closer in self.closers),
+            ("stopping the face check", self._close_face_check),
         ]
         if self.maintenance is not None:
             parts = self.maintenance
@@ -214,6 +209,7 @@ def build_kiosk(
     devices: Devices | None = None,
     clock: Callable[[], float] | None = None,
     wall_clock: Callable[[], float] = time.time,
+    face_check: FaceCheck | None = None,
 ) -> Kiosk:
     """Make every part of the kiosk from ``config``: no UI, no thread started (:meth:`Kiosk.start_workers`).
 
@@ -224,9 +220,13 @@ def build_kiosk(
         clock: Monotonic clock for the journey's idle timers, the power policy and the maintenance session
             (the autopilot and tests inject a fake one).
         wall_clock: Seconds since the epoch (the maintenance database's timestamps).
+        face_check: The face check of the photo step; default a :class:`~kiosk.face_check.FaceCheckProcess`
+            (OpenCV in a child process while a citizen needs it, never in the kiosk's own).
     """
     clock = clock or time.monotonic
     started_at = time.monotonic()
+    # Before the devices and the UI allocate their frames and surfaces: large blocks go back to the OS.
+    hand_back_large_blocks()
     events = events or EventQueue()
     config.data_path.mkdir(parents=True, exist_ok=True)
     if devices is None:
@@ -272,18 +272,15 @@ def build_kiosk(
         journey=journey,
         power_policy=policy,
         state=KioskState(devices, policy, storage_room=outbox.room),
-        face_check=face_check,
+        face_check=face_check if face_check is not None else FaceCheckProcess(),
         maintenance=maintenance,
         maintenance_problem=problem,
         started_at=started_at,
     )
 
 
-def face_check(camera: Camera, on_result: Callable[[PhotoAssessment, int], None]) -> PhotoQualityWorker:
-    """The face-check worker over ``camera`` (OpenCV is imported when the first one is made)."""
-    from kiosk.photo_quality import PhotoQualityWorker
-
-    return PhotoQualityWorker(camera, on_result)
+#: The face check in the calling process: the default of the views made without a kiosk (tests, screenshots).
+face_check: FaceCheck = InProcessFaceCheck()
 
 
 def _health_snapshot(

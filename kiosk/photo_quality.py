@@ -6,7 +6,9 @@ into the citizen's language ("move closer", "too dark"). :class:`PhotoQualityWor
 times a second on the camera's newest preview frame, off the UI thread.
 
 Faces are found with OpenCV 4's frontal-face Haar cascade (``cv2.data.haarcascades``; OpenCV 5 no
-longer ships the cascades in its wheel). Detection runs on a copy scaled down to
+longer ships the cascades in its wheel). OpenCV is imported at the first analysis, not with this module: the
+kiosk process uses the types and the worker, and runs the analysis itself in a child process
+(:mod:`kiosk.face_check`), so that OpenCV's 70 MB never enter it. Detection runs on a copy scaled down to
 ``rules.detect_width`` pixels wide, which keeps one analysis to a few tens of milliseconds on a Pi;
 sharpness and exposure are then measured on the face in the full frame.
 
@@ -24,13 +26,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy
 
-from hal.camera import Camera
-from hal.opencv import cv2
+if TYPE_CHECKING:
+    import cv2
 
-__all__ = ["PhotoAssessment", "PhotoProblem", "PhotoQualityWorker", "PhotoRules", "assess_photo"]
+    from hal.camera import Camera
+
+__all__ = [
+    "FaceCheckFailed",
+    "FaceCheckUnavailable",
+    "PhotoAssessment",
+    "PhotoProblem",
+    "PhotoQualityWorker",
+    "PhotoRules",
+    "assess_photo",
+    "load_face_detector",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -151,6 +165,8 @@ def assess_photo(rgb: numpy.ndarray, rules: PhotoRules = DEFAULT_RULES) -> Photo
     height, width = rgb.shape[:2]
     if height < 16 or width < 16:
         raise ValueError("assess_photo needs a picture of at least 16 x 16 pixels")
+    from hal.opencv import cv2
+
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     faces = _find_faces(grey, rules)
     if not faces:
@@ -192,9 +208,20 @@ def assess_photo(rgb: numpy.ndarray, rules: PhotoRules = DEFAULT_RULES) -> Photo
 _cascades = threading.local()
 
 
+def load_face_detector() -> None:
+    """Import OpenCV and load the Haar cascade now, so that the first :func:`assess_photo` is quick.
+
+    Raises:
+        RuntimeError: OpenCV's Haar cascade is missing (an OpenCV 5 wheel).
+    """
+    _cascade()
+
+
 def _cascade() -> cv2.CascadeClassifier:
     # One classifier per thread: OpenCV does not promise that detectMultiScale is safe to call
     # on one classifier from two threads at once (the worker and a benchmark or a test).
+    from hal.opencv import cv2
+
     classifier = getattr(_cascades, "classifier", None)
     if classifier is None:
         # Imported by name, not read as ``cv2.data``: cv2's bootstrap attaches its submodules as it goes,
@@ -213,6 +240,8 @@ def _cascade() -> cv2.CascadeClassifier:
 
 
 def _find_faces(grey: numpy.ndarray, rules: PhotoRules) -> list[Box]:
+    from hal.opencv import cv2
+
     height, width = grey.shape
     scale = min(1.0, rules.detect_width / width)
     small = grey
@@ -249,6 +278,8 @@ def _exposure(face: numpy.ndarray) -> tuple[float, float, float]:
 
 def _sharpness(face: numpy.ndarray) -> float:
     """Variance of the Laplacian over the face's own variance (x 100), on the face scaled to 128 px."""
+    from hal.opencv import cv2
+
     side = 128
     interpolation = cv2.INTER_AREA if face.shape[1] > side else cv2.INTER_LINEAR
     patch = cv2.resize(face, (side, side), interpolation=interpolation).astype(numpy.float32)
@@ -259,6 +290,14 @@ def _sharpness(face: numpy.ndarray) -> float:
 
 
 # -- running it beside the camera ------------------------------------------------------------------
+class FaceCheckFailed(RuntimeError):
+    """The face check gave no answer for a frame: its process stopped, hung, or was closed meanwhile."""
+
+
+class FaceCheckUnavailable(FaceCheckFailed):
+    """The face check cannot run again before the next citizen (its process failed too often)."""
+
+
 class PhotoQualityWorker:
     """Assess the camera's newest preview frame a few times a second, on a thread of its own.
 
@@ -270,7 +309,11 @@ class PhotoQualityWorker:
         camera: The camera whose :meth:`~hal.camera.Camera.latest_frame` is read.
         on_result: Called with each new assessment and the sequence number of its frame.
         rate_hz: Assessments per second at most.
-        assess: The assessment function (tests may count calls); default :func:`assess_photo`.
+        assess: The assessment function; default :func:`assess_photo` in this process. The kiosk passes
+            :meth:`kiosk.face_check.FaceCheckProcess.assess`, which runs it in a child process. An
+            assessment that raises is logged and the next frame tried; one that raises
+            :class:`FaceCheckUnavailable` ends the worker (the photo step goes on without guidance).
+        on_stop: Called once the worker has stopped (the child process is released there).
     """
 
     def __init__(
@@ -280,6 +323,7 @@ class PhotoQualityWorker:
         rate_hz: float = 4.0,
         *,
         assess: Callable[[numpy.ndarray], PhotoAssessment] = assess_photo,
+        on_stop: Callable[[], object] | None = None,
     ) -> None:
         if rate_hz <= 0:
             raise ValueError("rate_hz must be positive")
@@ -287,6 +331,7 @@ class PhotoQualityWorker:
         self._on_result = on_result
         self._interval = 1.0 / rate_hz
         self._assess = assess
+        self._on_stop = on_stop
         self._last_seq: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -316,6 +361,8 @@ class PhotoQualityWorker:
             self._stop.set()
         if thread is not None:
             thread.join()
+        if self._on_stop is not None:
+            self._on_stop()
 
     def step(self) -> PhotoAssessment | None:
         """Assess the newest frame if it is new; return the assessment, or None if there was nothing new."""
@@ -332,6 +379,10 @@ class PhotoQualityWorker:
         while not stop.is_set():
             try:
                 self.step()
+            except FaceCheckUnavailable as exc:
+                # Said once, not four times a second: the citizen can still take the photo without guidance.
+                _log.info("face photo check stopped for this session: %s", exc)
+                return
             except Exception:  # one bad frame or a failing callback must not end the guidance
                 _log.exception("face photo check failed on a frame")
             # Keep a steady rate however long the analysis took, but never try to catch up.

@@ -2,15 +2,15 @@
 
 The kiosk restarts after every watchdog trip and power cut, so the time to its first welcome frame is time
 a citizen stands in front of a dark screen. The welcome screen needs pygame, the fonts, the config, the
-outbox and the devices' health; it does not need OpenCV and numpy (the camera preview, the face check,
-photo decoding), python-escpos, Pillow and segno (the receipt), or the NIK prefix table (the identity step).
+outbox and the devices' health; it does not need numpy and Pillow (the camera preview, photo decoding),
+python-escpos and segno (the receipt), or the NIK prefix table (the identity step).
 Those modules are imported where they are first used, and :func:`start_warm_up` imports them on a
 background thread once the first frame is up, so that the first photo step and the first receipt are not
 slowed by them either::
 
     app.draw()                       # the first welcome frame
     watchdog.ready("serving")
-    start_warm_up(("ui.pictures",))  # OpenCV, numpy, escpos, ... and the region table, in the background
+    start_warm_up(("ui.pictures",))  # numpy, Pillow, segno, ... and the region table, in the background
 
 Two libraries pull in something heavy the kiosk never uses when they are imported: pygame imports setuptools'
 ``pkg_resources`` (only to find its own data files, with a fallback) and sqlite-utils imports numpy (only to
@@ -32,14 +32,17 @@ log = logging.getLogger(__name__)
 #: What the welcome screen leaves for later, in the order the journey needs it: the camera preview and
 #: face check (photo step), then the receipt's renderer. Not python-escpos: the simulated printer does not
 #: use it, and a real printer's backend imports it when the printer is opened.
+#: Not OpenCV: the face check runs it in a child process (kiosk.face_check) that the journey starts itself,
+#: and the camera's pictures are drawn and encoded with Pillow, so the kiosk process never loads it.
 WARM_UP_MODULES: tuple[str, ...] = (
     "numpy",
-    "hal.opencv",  # cv2, through the one place that imports it (hal/opencv.py)
+    "PIL.Image",
+    "PIL.JpegImagePlugin",  # Pillow loads its format plugins at the first picture it opens or saves
+    "PIL.PngImagePlugin",
     "hal.camera.scenes",
     "hal.camera.jpeg",
-    "kiosk.photo_quality",
+    "kiosk.face_check",  # with multiprocessing and concurrent.futures, for the child's start
     "segno",
-    "PIL.Image",
     "hal.printer.receipt_image",
 )
 

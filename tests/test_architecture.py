@@ -4,6 +4,8 @@ ruff clean."""
 from __future__ import annotations
 
 import ast
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -264,3 +266,56 @@ def test_only_the_builder_constructs_the_outbox_the_sync_worker_and_the_ingest_c
 def test_no_function_is_longer_than_80_lines() -> None:
     long = [found for path in _python_files("kiosk", "hal", "ui") for found in _long_functions(path)]
     assert not long, f"split these by meaning (at most {MAX_FUNCTION_LINES} lines):\n" + "\n".join(long)
+
+
+_WALK_PROBE = """
+import json, sys
+import kiosk.face_check, ui.kiosk_app
+
+walk, open_check = ui.kiosk_app.walk_everything, kiosk.face_check.FaceCheckProcess.open
+found = {"children": []}
+
+def open_and_note(self):
+    open_check(self)
+    found["children"].append(self.pid)
+
+def walk_and_look(app, view, kiosk, *args, **kwargs):
+    result = walk(app, view, kiosk, *args, **kwargs)
+    kiosk.face_check.close().result(timeout=120)
+    found["modules"] = sorted(sys.modules)
+    return result
+
+kiosk.face_check.FaceCheckProcess.open = open_and_note
+ui.kiosk_app.walk_everything = walk_and_look
+from kiosk.cli import main
+code = main(["run", "--simulate", "--autopilot", "--languages", "id", "--config", sys.argv[1]])
+print(json.dumps(found))
+sys.exit(code)
+"""
+
+
+def test_a_full_autopilot_walk_never_loads_opencv_in_the_kiosk_process(tmp_path: Path) -> None:
+    # Every service to the receipt, then the degraded and idle screens: the face check ran (the autopilot
+    # waits for its guidance on the photo step), in child processes; OpenCV never entered the kiosk's own.
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "no-opencv"\ndata_dir = "{tmp_path / "data"}"\n\n'
+        '[server]\nurl = "http://127.0.0.1:9/"\nlab = true\n',
+        encoding="utf-8",
+    )
+    env = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
+    done = subprocess.run(
+        [sys.executable, "-c", _WALK_PROBE, str(config)],
+        env={**{k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [m for m in found["modules"] if m.split(".")[0] == "cv2"] == []
+    assert "kiosk.photo_quality" in found["modules"]  # its types and worker; the check ran elsewhere
+    assert found["children"] and None not in found["children"]  # opened on the way to each photo step
+    assert [pid for pid in found["children"] if Path(f"/proc/{pid}").exists()] == []  # every one reaped

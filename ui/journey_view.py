@@ -227,6 +227,12 @@ class JourneyView(FramedScene):
                 log.exception("leaving the %s screen failed", self._screen_step)
         if step is Step.WELCOME and self._screen_step not in (None, Step.WELCOME):
             self._end_of_session()
+        elif Step.PHOTO in self.journey.progress()[0] and _before_photo(step):
+            # The citizen's service takes a photo: the face check's process starts now, in the background,
+            # so that it is ready when they reach the photo step (open() does nothing if it runs already).
+            self.face_check.open()
+        elif step in _AFTER_PHOTO:
+            self.face_check.close()  # photo taken or skipped: the process (and OpenCV) go before the receipt
         self.translator.set_language(self.journey.language)
         if step is Step.WELCOME and self.high_contrast != self._configured_contrast:
             self.set_high_contrast(self._configured_contrast)  # a citizen's choice ends with their session
@@ -239,8 +245,10 @@ class JourneyView(FramedScene):
         """A citizen's session ended (receipt, cancel or idle): forget what it left behind in memory.
 
         The text cache holds a surface for every prefix of every number and name they typed, the camera its
-        last frame of their face; both go, and the freed memory is handed back (kiosk.memory).
+        last frame of their face; both go, the face check's process exits (with OpenCV in it), and the freed
+        memory is handed back (kiosk.memory).
         """
+        self.face_check.close()
         self.text.clear()
         self.devices.camera.forget_last_frame()
         return_free_memory()
@@ -424,3 +432,12 @@ class JourneyView(FramedScene):
             tone="warning",
             on_outside=self.journey.touch,
         )
+
+
+#: The steps after the photo: the face check is no longer needed (a citizen who goes back starts it again).
+_AFTER_PHOTO = (Step.SIGNATURE, Step.REVIEW, Step.SAVING, Step.RECEIPT)
+
+
+def _before_photo(step: Step) -> bool:
+    """Whether ``step`` comes before the photo step (or is it): the steps on the way to it."""
+    return step in (Step.LANGUAGE, Step.SERVICE, Step.CHECKLIST, Step.IDENTITY, Step.DETAILS, Step.PHOTO)

@@ -24,11 +24,11 @@ from ui.text import TextRenderer, find_fonts
 
 log = logging.getLogger(__name__)
 
-#: The UI's modules that the welcome screen leaves for the warm-up: photo decoding (OpenCV, numpy), and
+#: The UI's modules that the welcome screen leaves for the warm-up: photo decoding (Pillow, numpy), and
 #: pygame's numpy module, which ``kiosk run`` leaves out of pygame's own import (kiosk.warm_up). Maintenance
 #: mode's scene is not among them: it would hold ~10 MB for a technician's visit, and its first long press
 #: can afford the ~0.1 s of imports.
-UI_WARM_UP = ("ui.pictures", "pygame.surfarray")
+UI_WARM_UP = ("ui.pictures", "PIL.ImageOps", "pygame.surfarray")
 
 
 def make_view(kiosk: Kiosk, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:
@@ -105,7 +105,7 @@ def run_kiosk(
         # made since the first frame are still in SDL's queue: app.run() hands them to this screen.
         app.draw()
         watchdog.ready("serving")
-        # What the welcome screen did not need (OpenCV, numpy, the receipt's libraries, the NIK prefix
+        # What the welcome screen did not need (numpy, Pillow, the receipt's libraries, the NIK prefix
         # table), now, in the background, so that the first photo step and receipt do not wait for it.
         start_warm_up(UI_WARM_UP, then=(kiosk.devices.camera.prepare,))
         log.info("kiosk serving")

@@ -87,14 +87,16 @@ class SimulatedCamera(Camera):
             self._fault_changed.notify_all()
 
     def prepare(self) -> None:
-        """Make the scene now (decoding the bundled face takes a few ms and needs OpenCV)."""
+        """Make the scene now and draw a preview frame (decoding the bundled face and drawing it at the
+        preview's scale take a few tens of ms, which the first frame of the photo step then does not)."""
         if self._scene is None:
             # Two threads may both get here (the warm-up and the preview); making it twice is harmless.
             self._scene = _scene_from_settings(self.settings)
+        self._scene.render(0, self.settings.preview_size)
 
     # -- backend steps --------------------------------------------------------------------------
     def _open(self) -> None:
-        # The bundled scenes are made at the first picture, not at start-up: they need OpenCV and numpy,
+        # The bundled scenes are made at the first picture, not at start-up: they need Pillow and numpy,
         # which the welcome screen does not (kiosk.warm_up loads them after the first frame). A picture
         # file named in the config is read now, so that an unusable one fails the open as before.
         if self._scene is None and self.settings.simulated_image not in ("", "synthetic"):

@@ -313,3 +313,15 @@ def test_forget_last_frame_drops_the_picture_once_the_preview_stopped(camera):
     camera.start_preview()  # the next citizen's preview starts afresh
     assert camera.wait_for_frame(0, WAIT) is not None
     camera.stop_preview()
+
+
+def test_face_scene_keeps_one_drawing_per_preview_size_and_none_of_stills():
+    scene = FaceScene.astronaut()
+    first, later = scene.render(0, (640, 480)), scene.render(20, (640, 480))
+    assert not numpy.array_equal(first, later)  # the citizen sways: frames move
+    assert first.flags.writeable and first.shape == (480, 640, 3)
+    assert [canvas.shape for canvas in scene.canvases] == [(480 + 2 * 5, 640 + 2 * 8, 3)]
+    still = scene.render(20, (1280, 960))  # drawn on its own, nothing kept
+    assert still.shape == (960, 1280, 3) and len(scene.canvases) == 1
+    # The still and the preview frame of the same moment show the same picture (scaled).
+    assert abs(float(still[::2, ::2].mean()) - float(later.mean())) < 2

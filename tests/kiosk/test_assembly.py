@@ -125,6 +125,7 @@ def test_closing_runs_every_shutdown_step(kiosk: Kiosk, caplog: pytest.LogCaptur
         "shutdown: closing the ingest client",
         "shutdown: finishing saves",
         "shutdown: closing the UI's parts",
+        "shutdown: stopping the face check",
         "shutdown: stopping the metrics",
         "shutdown: closing maintenance",
         "shutdown: closing devices",

@@ -5,7 +5,8 @@ the e-KTP pre-registration to the receipt and back to the welcome screen. Then e
 collector can see, and every object those refer to, is searched: for what the citizen typed (their NIK,
 KK number, name), their photo and signature, and for pixel or byte buffers of a size that only a photo, a
 camera frame or a screen's worth of cached text reaches. Not an RSS threshold: what is looked for is what a
-finished journey must not keep, whatever the allocator does with the pages.
+finished journey must not keep, whatever the allocator does with the pages. The face check's child process,
+which held OpenCV and the frames of the citizen's face, must be gone too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import gc
 import sys
 import types
+from pathlib import Path
 
 import numpy
 import pygame
@@ -28,6 +30,7 @@ from kiosk.assembly import build_kiosk
 from kiosk.commands.run import simulator_config
 from kiosk.config import Config, KioskSettings, ServerSettings
 from kiosk.devices import Devices
+from kiosk.face_check import FaceCheckProcess
 from kiosk.journey import Step
 from ui import citizens
 from ui.app import App, open_display
@@ -140,10 +143,25 @@ def test_a_finished_journey_leaves_no_citizen_data_and_no_large_buffers(kiosk_on
         return photos[-1]
 
     kiosk.devices.camera.capture_jpeg = keep_photo
+    face_check = kiosk.face_check
+    assert isinstance(face_check, FaceCheckProcess)  # the kiosk's own: OpenCV in a child process
+    children: list[int | None] = []
+    open_check = face_check.open
+
+    def open_and_note() -> None:
+        open_check()
+        children.append(face_check.pid)
+
+    face_check.open = open_and_note  # type: ignore[method-assign]
     Autopilot(pilot, view).register("ektp", "id", values)
     assert journey.step is Step.WELCOME
     pilot.settle()
     kiosk.devices.camera.capture_jpeg = capture
+    # The journey started a child on its way to the photo step and let it go after: none is left.
+    assert children and None not in children
+    assert face_check.pid is None
+    face_check.close().result(timeout=120)  # no child to close: waits for the release already under way
+    assert [pid for pid in set(children) if Path(f"/proc/{pid}").exists()] == []
 
     # What the test itself holds is not the kiosk's: the values it typed and the photo it kept.
     ours = {id(value) for value in values.values()} | {id(photo) for photo in photos}
@@ -155,7 +173,9 @@ def test_a_finished_journey_leaves_no_citizen_data_and_no_large_buffers(kiosk_on
     photos.clear()
 
     kept_text, kept_buffers = [], []
-    allowed = {id(kiosk.devices.camera._scene.picture)} if kiosk.devices.camera._scene is not None else set()
+    scene = kiosk.devices.camera._scene
+    # The simulated camera's own pixels (the bundled picture, and it drawn at the frame sizes): no citizen's.
+    allowed = {id(scene.picture), *(id(canvas) for canvas in scene.canvases)} if scene is not None else set()
     display = pygame.display.get_surface()
     for thing in _reachable(kiosk, view, pilot):
         if id(thing) in ours or id(thing) in allowed or thing is display:
