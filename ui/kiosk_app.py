@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pygame
 
-from hal.events import DeviceHealthChanged, MainsLost, MainsRestored
+from hal.events import DeviceHealthChanged, EventQueue, MainsLost, MainsRestored
 from kiosk.assembly import Kiosk
 from kiosk.events import SyncStatusChanged
+from kiosk.journey import Journey
 from kiosk.warm_up import start_warm_up
 from kiosk.watchdog import Watchdog
 from ui.app import App, Scene, open_display
@@ -165,14 +166,13 @@ def walk_everything(
                     "autopilot: %s (%s, %dx%d) saved as %s", service.id, language, width, height, reference
                 )
             pilot_run.only = None
-            _degraded_and_idle(pilot_run, pilot, kiosk, language)
+            walk_degraded_and_idle(pilot_run, pilot, kiosk.events, kiosk.journey, language)
     log.info("autopilot: %d registrations saved", count)
     return 0
 
 
-def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, language: str) -> None:
-    """Screens that need a situation: a broken device, the network down, the idle warning."""
-    events = kiosk.events
+def walk_degraded_and_idle(autopilot, pilot, events: EventQueue, journey: Journey, language: str) -> None:
+    """Screens that need a situation, in ``language``: a broken device, the network down, the idle warning."""
     events.post(
         DeviceHealthChanged(device="printer", status="failed", detail="autopilot: printer switched off")
     )
@@ -187,7 +187,6 @@ def _degraded_and_idle(autopilot, pilot, kiosk: Kiosk, language: str) -> None:
     # The language being walked: the journey is back on the kiosk's default language after the last receipt.
     pilot.tap(f"language.{language}")
     autopilot.shot("service-degraded")
-    journey = kiosk.journey
     pilot.advance(journey.idle_warning_s + 1)
     autopilot.shot("idle-warning")
     pilot.advance(journey.idle_reset_s + 1)
