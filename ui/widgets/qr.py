@@ -9,10 +9,8 @@ import pygame
 from ui.widgets.base import Kit, Widget
 
 
-def qr_surface(
-    data: str, max_size: int, *, dark=(0, 0, 0), light=(255, 255, 255), border: int = 4
-) -> pygame.Surface:
-    """Render ``data`` as a QR code no larger than ``max_size`` pixels, whole pixels per module.
+def qr_modules(data: str, *, border: int = 4) -> list[list[int]]:
+    """The module matrix of ``data`` as a QR code, quiet zone of ``border`` modules included.
 
     Error correction M survives a scuffed phone screen or a crumpled receipt; the quiet zone of
     four modules is what scanners expect.
@@ -20,7 +18,17 @@ def qr_surface(
     import segno  # at the first QR (the receipt), not with the welcome screen: it pulls in xml.sax
 
     code = segno.make(data, error="m", micro=False)
-    rows = [list(row) for row in code.matrix_iter(scale=1, border=border)]
+    return [list(row) for row in code.matrix_iter(scale=1, border=border)]
+
+
+def qr_surface(
+    data: str, max_size: int, *, dark=(0, 0, 0), light=(255, 255, 255), border: int = 4
+) -> pygame.Surface:
+    """Render ``data`` as a QR code no larger than ``max_size`` pixels, whole pixels per module."""
+    return _draw_modules(qr_modules(data, border=border), max_size, dark, light)
+
+
+def _draw_modules(rows: list[list[int]], max_size: int, dark, light) -> pygame.Surface:
     n = len(rows)
     module = max(1, max_size // n)
     small = pygame.Surface((n, n))
@@ -47,10 +55,10 @@ class QrCode(Widget):
     def __init__(self, id: str, rect: pygame.Rect | Sequence[int], kit: Kit, data: str) -> None:
         super().__init__(id, rect, kit)
         self.data = data
-        self.image = qr_surface(data, min(self.rect.width, self.rect.height))
-        import segno  # imported by qr_surface already: the import costs nothing here
-
-        self.modules = segno.make(data, error="m", micro=False).symbol_size(scale=1, border=4)[0]
+        # Encoded once (segno is pure Python: a few ms for the receipt's signed payload on a Pi).
+        rows = qr_modules(data)
+        self.modules = len(rows)
+        self.image = _draw_modules(rows, min(self.rect.width, self.rect.height), (0, 0, 0), (255, 255, 255))
         self.module_px = self.image.get_width() // self.modules
 
     def draw(self, surface: pygame.Surface, now: float) -> None:
