@@ -1,16 +1,16 @@
-"""Start-up: the welcome screen first, everything else in the background right after its first frame.
+"""Start-up: what the first citizen needs soon, loaded in the background once the kiosk is built.
 
 The kiosk restarts after every watchdog trip and power cut, so the time to its first welcome frame is time
-a citizen stands in front of a dark screen. The welcome screen needs pygame, the fonts, the config, the
-outbox and the devices' health; it does not need numpy and Pillow (the camera preview, photo decoding),
-python-escpos and segno (the receipt), or the NIK prefix table (the identity step).
-Those modules are imported where they are first used, and :func:`start_warm_up` imports them on a
-background thread once the first frame is up, so that the first photo step and the first receipt are not
-slowed by them either::
+a citizen stands in front of a dark screen. ``kiosk run`` therefore draws the welcome screen before it builds
+the kiosk (:mod:`ui.first_frame`), then builds the kiosk (outbox, devices, journey, sync). Neither needs numpy
+and Pillow (the camera preview, photo decoding), python-escpos and segno (the receipt), or the NIK prefix
+table (the identity step). Those modules are imported where they are first used, and :func:`start_warm_up`
+imports them on a background thread once the kiosk serves, so that the first photo step and the first
+receipt are not slowed by them either::
 
-    app.draw()                       # the first welcome frame
-    watchdog.ready("serving")
-    start_warm_up(("ui.pictures",))  # numpy, Pillow, segno, ... and the region table, in the background
+    frame = show_first_frame(config)    # the first welcome frame, READY=1
+    kiosk = build_kiosk(config, events) # then the kiosk behind it; STATUS=serving
+    start_warm_up(UI_WARM_UP)           # numpy, Pillow, segno, ... and the region table, in the background
 
 Two libraries pull in something heavy the kiosk never uses when they are imported: pygame imports setuptools'
 ``pkg_resources`` (only to find its own data files, with a fallback) and sqlite-utils imports numpy (only to

@@ -1273,9 +1273,9 @@ def _first_use_figures(config: Path) -> list[Figure]:
         found[mode] = json.loads(child.stdout.strip().splitlines()[-1])
     warm, cold = found["warm"], found["cold"]
     note = (
-        f"fresh `kiosk run --simulate` parts (build_kiosk), after the warm-up the kiosk starts after its "
-        f"first frame (it took {_fmt(ms(warm['warm_up_s']))} ms here, on its own); the reference is the same "
-        "without the warm-up: a citizen who reaches the step before it ends"
+        f"fresh `kiosk run --simulate` parts (build_kiosk), after the warm-up the kiosk starts once it is "
+        f"built and serving (it took {_fmt(ms(warm['warm_up_s']))} ms here, on its own); the reference is "
+        "the same without the warm-up: a citizen who reaches the step before it ends"
     )
     return [
         Figure(

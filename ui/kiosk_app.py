@@ -167,6 +167,18 @@ def walk_everything(
                 )
             pilot_run.only = None
             walk_degraded_and_idle(pilot_run, pilot, kiosk.events, kiosk.journey, language)
+            # The "network down" above was the autopilot's word, not the worker's: say the worker's again,
+            # or every later screenshot shows the kiosk offline with records waiting.
+            real = kiosk.sync.status()
+            kiosk.events.post(
+                SyncStatusChanged(
+                    state=real.state,
+                    pending=real.pending,
+                    dead=real.counts.get("dead", 0),
+                    detail=real.last_error or "",
+                )
+            )
+            pilot.settle()
     log.info("autopilot: %d registrations saved", count)
     return 0
 
