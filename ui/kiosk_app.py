@@ -6,6 +6,7 @@ Called by :mod:`kiosk.commands.run` (the composition root) with the kiosk's part
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 #: mode's scene is not among them: it would hold ~10 MB for a technician's visit, and its first long press
 #: can afford the ~0.1 s of imports.
 UI_WARM_UP = ("ui.pictures", "PIL.ImageOps", "pygame.surfarray")
+
+#: How long a stopping kiosk waits for its warm-up (a few seconds on a Pi 4; see let_warm_up_finish).
+WARM_UP_GRACE_S = 15.0
 
 
 def make_view(kiosk: Kiosk, *, clock=time.monotonic, text: TextRenderer | None = None) -> JourneyView:
@@ -99,6 +103,7 @@ def run_kiosk(
     app = make_app(kiosk, scene, clock=clock, watchdog=watchdog)
     scene.attach(app)
     kiosk.start_workers()
+    warming: threading.Thread | None = None
     try:
         if autopilot:
             return walk_everything(app, view, kiosk, clock, screenshots, sizes or (size,), languages)
@@ -108,13 +113,30 @@ def run_kiosk(
         watchdog.ready("serving")
         # What the welcome screen did not need (numpy, Pillow, the receipt's libraries, the NIK prefix
         # table), now, in the background, so that the first photo step and receipt do not wait for it.
-        start_warm_up(UI_WARM_UP, then=(kiosk.devices.camera.prepare,))
+        warming = start_warm_up(UI_WARM_UP, then=(kiosk.devices.camera.prepare,))
         log.info("kiosk serving")
         app.run()
         return 0
     finally:
         watchdog.stopping("stopping")
+        let_warm_up_finish(warming)
         pygame.display.quit()
+
+
+def let_warm_up_finish(thread: threading.Thread | None, grace_s: float = WARM_UP_GRACE_S) -> None:
+    """Wait up to ``grace_s`` for the warm-up before the kiosk closes its parts and the interpreter ends.
+
+    A kiosk told to stop right after it started (a second SIGTERM from systemd, a power cut at boot) may still
+    be importing numpy or Pillow on the warm-up thread. Closing the camera under its ``prepare`` or ending
+    the interpreter while a daemon thread is inside a C extension's import can abort the process (exit status
+    -6 after "shutdown: done", seen once under load): systemd would then count a clean stop as a crash.
+    """
+    if thread is None or not thread.is_alive():
+        return
+    log.info("shutdown: letting the warm-up finish")
+    thread.join(grace_s)
+    if thread.is_alive():
+        log.warning("shutdown: the warm-up is still running after %.0f s; stopping without it", grace_s)
 
 
 def _with_maintenance(kiosk: Kiosk, view: JourneyView, clock) -> Scene:

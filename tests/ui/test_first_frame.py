@@ -8,6 +8,8 @@ SDL's queue and starts the session as soon as the journey view runs.
 
 from __future__ import annotations
 
+import threading
+
 import pygame
 import pytest
 
@@ -208,3 +210,55 @@ def test_what_came_while_the_kiosk_was_built_is_handled_without_waiting(config, 
         assert waits == []
     finally:
         kiosk.close()
+
+
+def test_a_kiosk_stopped_during_its_warm_up_lets_it_finish_before_it_closes(config, first_frame, monkeypatch):
+    # Told to stop at once (a power cut at boot): the warm-up thread may still be importing. Its end must come
+    # before the kiosk closes its devices and the interpreter ends (a daemon thread inside a C extension's
+    # import at interpreter exit can abort the process).
+    release = threading.Event()
+    finished = threading.Event()
+
+    def slow_warm_up(*args, **kwargs) -> threading.Thread:
+        def run() -> None:
+            release.wait(30)
+            finished.set()
+
+        thread = threading.Thread(target=run, name="warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr("ui.kiosk_app.start_warm_up", slow_warm_up)
+    kiosk = build_kiosk(config, EventQueue())
+    try:
+        kiosk.events.post(StopRequested(reason="test: stop at once"))
+        # The warm-up is released only once run_kiosk is stopping: it has to wait for it, not find it done.
+        watchdog = _inert_watchdog()
+        stopping = watchdog.stopping
+
+        def stopping_then_release(status: str) -> None:
+            stopping(status)
+            assert not finished.is_set()
+            release.set()
+
+        monkeypatch.setattr(watchdog, "stopping", stopping_then_release)
+        assert run_kiosk(kiosk, first_frame=first_frame, watchdog=watchdog) == 0
+        assert finished.is_set()  # run_kiosk returned only after the warm-up ended
+    finally:
+        release.set()
+        kiosk.close()
+
+
+def test_a_warm_up_that_does_not_end_delays_the_stop_only_by_its_grace(caplog):
+    from ui.kiosk_app import let_warm_up_finish
+
+    stuck = threading.Event()
+    thread = threading.Thread(target=stuck.wait, name="warm-up", daemon=True)
+    thread.start()
+    try:
+        let_warm_up_finish(thread, grace_s=0.01)
+        assert thread.is_alive()
+        assert "still running after" in caplog.text
+    finally:
+        stuck.set()
+        thread.join()
