@@ -57,7 +57,25 @@ class NotInMaintenance(PermissionError):
 
 
 class CommandFailed(RuntimeError):
-    """A restart, reboot or shutdown command did not work; the message has its error output."""
+    """A restart, reboot or shutdown command did not work; the message has its error output.
+
+    The parts are kept apart too, so that the technician's screen can say in its own language what happened
+    and quote only the system's own words (which come in the system's language, English).
+
+    Attributes:
+        program: The command's program (``systemctl``), or "" when no command is configured or the
+            preparation before it failed.
+        status: Its exit status; None when it could not be run at all.
+        output: What it wrote (its error output, else its output), or the error that kept it from running.
+    """
+
+    def __init__(
+        self, message: str, *, program: str = "", status: int | None = None, output: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.program = program
+        self.status = status
+        self.output = output
 
 
 class EntryOutcome(enum.StrEnum):
@@ -132,11 +150,16 @@ class SystemCommands:
                 list(command), capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise CommandFailed(f"{command[0]} could not be run: {exc}") from None
+            raise CommandFailed(
+                f"{command[0]} could not be run: {exc}", program=command[0], output=str(exc)
+            ) from None
         if done.returncode != 0:
             output = (done.stderr or done.stdout or "").strip()
             raise CommandFailed(
-                f"{command[0]} failed (exit status {done.returncode}): {output or 'no output'}"
+                f"{command[0]} failed (exit status {done.returncode}): {output or 'no output'}",
+                program=command[0],
+                status=done.returncode,
+                output=output,
             )
 
 

@@ -52,14 +52,17 @@ WALL_START = 1_700_000_000.0
 
 class RecordingRunner:
     """Stands in for ``subprocess.run`` behind restart / reboot / shutdown: records each command and answers
-    0, or 1 with ``fail_with`` as its error output."""
+    0, or 1 with ``fail_with`` as its error output, or raises ``cannot_run`` (a program that is not there)."""
 
     def __init__(self) -> None:
         self.commands: list[list[str]] = []
         self.fail_with = ""
+        self.cannot_run: OSError | None = None
 
     def __call__(self, command, **kwargs) -> subprocess.CompletedProcess:
         self.commands.append(list(command))
+        if self.cannot_run is not None:
+            raise self.cannot_run
         if self.fail_with:
             return subprocess.CompletedProcess(command, 1, "", self.fail_with)
         return subprocess.CompletedProcess(command, 0, "", "")

@@ -174,11 +174,38 @@ def test_a_failed_command_is_shown_and_audited(rig: Rig) -> None:
     rig.pilot.tap("power.reboot")
     rig.pilot.tap("power.confirm.ok")
     rig.wait_job("power.reboot")
-    assert "It did not work: systemctl failed (exit status 1): Failed to reboot: Access denied" in (
-        rig.pilot.find("power.reboot.about").text
+    assert rig.pilot.find("power.reboot.about").text == (
+        "systemctl refused (exit status 1). The system says: “Failed to reboot: Access denied”"
     )
     assert rig.pilot.find("power.reboot").enabled  # the kiosk keeps serving; the technician may try again
     assert rig.audit_actions()[-2:] == [("reboot", "requested"), ("reboot", "failed")]
+
+
+def test_a_failed_command_is_worded_in_indonesian_and_only_the_system_s_own_words_are_english(rig: Rig) -> None:
+    rig.mode.language = "id"
+    rig.enter()
+    rig.runner.fail_with = "System has not been booted with systemd as init system (PID 1). Can't operate."
+    rig.pilot.tap("m.tab.power")
+    rig.pilot.tap("power.restart")
+    rig.pilot.tap("power.confirm.ok")
+    rig.wait_job("power.restart")
+    assert rig.pilot.find("power.restart.about").text == (
+        "systemctl menolak (status keluar 1). Pesan sistem (bahasa Inggris): “System has not been booted with "
+        "systemd as init system (PID 1). Can't operate.”"
+    )
+
+
+def test_a_command_that_cannot_be_run_says_so_in_the_page_s_language(rig: Rig) -> None:
+    rig.mode.language = "id"
+    rig.enter()
+    rig.runner.cannot_run = FileNotFoundError(2, "No such file or directory", "systemctl")
+    rig.pilot.tap("m.tab.power")
+    rig.pilot.tap("power.shutdown")
+    rig.pilot.tap("power.confirm.ok")
+    rig.wait_job("power.shutdown")
+    about = rig.pilot.find("power.shutdown.about").text
+    assert about.startswith("Sistem tidak dapat menjalankan systemctl. Pesan sistem (bahasa Inggris): “")
+    assert "No such file or directory" in about
 
 
 class GatedClient:

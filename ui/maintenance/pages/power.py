@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pygame
 
+from kiosk.maintenance.session import CommandFailed
 from ui.maintenance.i18n import M_
 from ui.maintenance.pages.base import Page, text
 from ui.maintenance.widgets import ProgressBar
@@ -21,6 +22,10 @@ from ui.widgets import Button, Dialog, Panel, Widget
 LABEL = M_("Power")
 CANCEL = M_("Cancel")
 FAILED = M_("It did not work: {reason}")
+#: A command that ran and refused, in the technician's words; the system's own words follow, quoted.
+REFUSED = M_("{program} refused (exit status {status}).")
+NOT_RUN = M_("The system could not run {program}.")
+SYSTEM_SAYS = M_("The system says (in English): “{output}”")
 ASKED = M_("Asked. The screen goes dark in a moment.")
 WORKING = M_("Asking the system…")
 
@@ -191,10 +196,21 @@ class PowerPage(Page):
         if job.running:
             return tr(WORKING), "normal"
         if job.error is not None:
-            return tr(FAILED).format(reason=job.error), "error"
+            return self._failure(job.error), "error"
         if job.state == "done":
             return tr(ASKED), "success"
         return tr(command.about), "muted"
+
+    def _failure(self, error: BaseException) -> str:
+        """Why a command did not work: the kiosk's part in the page's language, the system's quoted."""
+        tr = self.tr
+        if not isinstance(error, CommandFailed) or not error.program:
+            return tr(FAILED).format(reason=error)
+        if error.status is None:
+            said = tr(NOT_RUN).format(program=error.program)
+        else:
+            said = tr(REFUSED).format(program=error.program, status=error.status)
+        return f"{said} {tr(SYSTEM_SAYS).format(output=error.output)}" if error.output else said
 
     def _card_heights(self, area: pygame.Rect, gap: int) -> list[int]:
         """Each command's card as tall as its title and whole description need (an Indonesian description
