@@ -3,8 +3,8 @@
 Each screen is checked for tidiness (every control on the screen and none on top of another) and drawn, and
 held to the citizen screens' rules (:func:`tests.ui.test_screen_fit.check_screen`): no text below the floor,
 nothing clipped, no overlapping touch targets, targets at least the touch minimum, one text size per row
-of buttons. To refresh the documentation's screenshots (1280 x 800, both languages), name their folder in
-``MAINTENANCE_SCREENSHOTS``::
+of buttons. To refresh the documentation's screenshots (both languages; 1280 x 800 in ``<folder>/<language>``,
+800 x 480 in ``<folder>/800x480/<language>``), name their folder in ``MAINTENANCE_SCREENSHOTS``::
 
     MAINTENANCE_SCREENSHOTS=docs/screenshots/maintenance pytest tests/ui/test_maintenance_tour.py
 """
@@ -132,9 +132,10 @@ def test_every_maintenance_screen_renders_tidily(tmp_path: Path, size, language:
         a_day_of_samples(rig)
         rig.start_sync_worker()
         logging.getLogger("kiosk.sync").warning("the server is busy or failing (503); next try in 40 s")
-        if docs and size == SIZES[0] and language == "id":
+        if docs and language == "id":
+            folder = Path(docs) if size == SIZES[0] else Path(docs) / f"{size[0]}x{size[1]}"
             for each in ("id", "en"):  # the documentation shows both languages
-                tour(rig, Tour(rig, Path(docs), each), each, strokes=150)
+                tour(rig, Tour(rig, folder, each), each, strokes=150)
             return
         walked = Tour(rig, None, language)
         tour(rig, walked, language, strokes=20)
