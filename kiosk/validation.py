@@ -49,12 +49,13 @@ import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
-
-import phonenumbers
+from typing import TYPE_CHECKING, Literal
 
 from kiosk.regions import district_for_prefix
 from kiosk.services import SEX_OPTIONS, FieldSpec
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 Severity = Literal["error", "warning"]
 
@@ -147,6 +148,8 @@ def normalize(kind: str, value: str) -> str:
     if kind == "phone":
         number = _parse_phone(value)
         if number is not None:
+            import phonenumbers
+
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return value.strip()
     if kind in ("name", "text"):
@@ -347,6 +350,10 @@ def check_date(
 def _parse_phone(text: str) -> phonenumbers.PhoneNumber | None:
     if not isinstance(text, str) or not text.strip():
         return None
+    # Imported at the first phone number (the details step), not when the kiosk is built: ~20-30 ms of a
+    # start-up; kiosk.warm_up loads it in the background before the step is reached.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, "ID")
     except phonenumbers.NumberParseException:

@@ -29,12 +29,14 @@ from types import ModuleType
 
 log = logging.getLogger(__name__)
 
-#: What the welcome screen leaves for later, in the order the journey needs it: the camera preview and
-#: face check (photo step), then the receipt's renderer. Not python-escpos: the simulated printer does not
-#: use it, and a real printer's backend imports it when the printer is opened.
+#: What the welcome screen leaves for later, in the order the journey needs it: the phone number check
+#: (details step), the camera preview and face check (photo step), then the receipt's renderer. Not
+#: python-escpos: the simulated printer does not use it, and a real printer's backend imports it when the
+#: printer is opened.
 #: Not OpenCV: the face check runs it in a child process (kiosk.face_check) that the journey starts itself,
 #: and the camera's pictures are drawn and encoded with Pillow, so the kiosk process never loads it.
 WARM_UP_MODULES: tuple[str, ...] = (
+    "phonenumbers",  # the details step's phone field (kiosk.validation imports it at the first number)
     "numpy",
     "PIL.Image",
     "PIL.JpegImagePlugin",  # Pillow loads its format plugins at the first picture it opens or saves

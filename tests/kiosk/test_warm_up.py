@@ -20,7 +20,7 @@ import pytest
 from kiosk import warm_up
 
 #: What the welcome screen must not wait for (top-level module names).
-LEFT_FOR_LATER = ("escpos", "cv2", "numpy", "PIL", "segno", "qrcode", "yaml", "pkg_resources")
+LEFT_FOR_LATER = ("escpos", "cv2", "numpy", "PIL", "segno", "qrcode", "yaml", "pkg_resources", "phonenumbers")
 
 #: What the first frame is drawn without (``kiosk run``'s phase 1, ui.first_frame): the kiosk's parts are
 #: built after it. Top-level libraries, and modules of the kiosk (a name and everything under it).
@@ -149,7 +149,8 @@ def test_once_built_the_kiosk_has_its_parts_and_still_not_the_warm_up_s(start_up
     modules = start_up["serving"]
     assert {"ui.kiosk_app", "ui.journey_view", "kiosk.assembly", "kiosk.outbox", "sqlite_utils"} <= modules
     assert "gpiozero" in modules  # the simulated UPS runs on gpiozero's mock pins
-    # The warm-up starts after this frame: the camera, printer and setuptools libraries are not in yet.
+    # The warm-up starts after this frame: the camera, printer, phone-number and setuptools libraries are
+    # not in yet.
     assert sorted(m for m in modules if m.split(".")[0] in LEFT_FOR_LATER) == []
     # Maintenance mode's scene and pages wait for the first long press.
     assert sorted(m for m in modules if m.startswith(("ui.maintenance.scene", "ui.maintenance.pages"))) == []
