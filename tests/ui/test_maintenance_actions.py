@@ -181,7 +181,7 @@ def test_a_failed_command_is_shown_and_audited(rig: Rig) -> None:
     assert rig.audit_actions()[-2:] == [("reboot", "requested"), ("reboot", "failed")]
 
 
-def test_a_failed_command_is_worded_in_indonesian_and_only_the_system_s_own_words_are_english(rig: Rig) -> None:
+def test_a_failed_command_is_worded_in_indonesian_quoting_only_the_system(rig: Rig) -> None:
     rig.mode.language = "id"
     rig.enter()
     rig.runner.fail_with = "System has not been booted with systemd as init system (PID 1). Can't operate."
@@ -190,8 +190,8 @@ def test_a_failed_command_is_worded_in_indonesian_and_only_the_system_s_own_word
     rig.pilot.tap("power.confirm.ok")
     rig.wait_job("power.restart")
     assert rig.pilot.find("power.restart.about").text == (
-        "systemctl menolak (status keluar 1). Pesan sistem (bahasa Inggris): “System has not been booted with "
-        "systemd as init system (PID 1). Can't operate.”"
+        "systemctl menolak (status keluar 1). Pesan sistem (bahasa Inggris): “System has not been booted "
+        "with systemd as init system (PID 1). Can't operate.”"
     )
 
 
