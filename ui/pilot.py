@@ -151,35 +151,39 @@ class Pilot:
         self.look()
         for _ in range(2):
             Pilot._finger += 1
-            self._post_finger(pygame.FINGERDOWN, pos, Pilot._finger)
-            self._post_finger(pygame.FINGERUP, pos, Pilot._finger)
+            post_finger(pygame.FINGERDOWN, pos, Pilot._finger)
+            post_finger(pygame.FINGERUP, pos, Pilot._finger)
         self.settle(6)
+
+    def hold(self, pos: tuple[int, int], seconds: float) -> None:
+        """Put a finger down at ``pos``, keep it there for ``seconds`` (the pilot's clock) and lift it."""
+        finger = self.finger_down(pos)
+        self.settle()
+        self.advance(seconds)
+        self.finger_up(pos, finger)
+        self.settle()
+
+    def finger_down(self, pos: tuple[int, int]) -> int:
+        """Post a finger landing at ``pos`` (not handled until the next :meth:`settle`); return its id."""
+        self.look()
+        Pilot._finger += 1
+        post_finger(pygame.FINGERDOWN, pos, Pilot._finger)
+        return Pilot._finger
+
+    def finger_up(self, pos: tuple[int, int], finger: int) -> None:
+        """Post the finger ``finger`` lifting at ``pos`` (handled at the next :meth:`settle`)."""
+        post_finger(pygame.FINGERUP, pos, finger)
 
     def drag(self, points: list[tuple[int, int]]) -> None:
         """Put a finger down at the first point, move it through the others and lift it at the last."""
         self.look()
         Pilot._finger += 1
         finger = Pilot._finger
-        self._post_finger(pygame.FINGERDOWN, points[0], finger)
+        post_finger(pygame.FINGERDOWN, points[0], finger)
         for point in points[1:]:
-            self._post_finger(pygame.FINGERMOTION, point, finger)
-        self._post_finger(pygame.FINGERUP, points[-1], finger)
+            post_finger(pygame.FINGERMOTION, point, finger)
+        post_finger(pygame.FINGERUP, points[-1], finger)
         self.settle(len(points) + 3)
-
-    def _post_finger(self, kind: int, pos: tuple[int, int], finger: int) -> None:
-        width, height = pygame.display.get_surface().get_size()
-        x, y = pos[0] / width, pos[1] / height
-        pygame.event.post(
-            pygame.event.Event(kind, touch_id=1, finger_id=finger, x=x, y=y, dx=0.0, dy=0.0, pressure=1.0)
-        )
-        # SDL adds a synthetic mouse event for every finger event; the app must ignore it.
-        mouse = {pygame.FINGERDOWN: pygame.MOUSEBUTTONDOWN, pygame.FINGERUP: pygame.MOUSEBUTTONUP}.get(kind)
-        if mouse is not None:
-            pygame.event.post(pygame.event.Event(mouse, pos=pos, button=1, touch=True))
-        else:
-            pygame.event.post(
-                pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0), touch=True)
-            )
 
     def type(self, text: str, keyboard: str = "keyboard") -> None:
         """Type ``text`` on the on-screen keyboard, one key tap per character."""
@@ -204,3 +208,23 @@ class Pilot:
 
 def _inside(child: Widget, parent: Widget) -> bool:
     return any(w is child for w in parent.walk())
+
+
+def post_finger(kind: int, pos: tuple[int, int], finger: int) -> None:
+    """Queue a finger event at ``pos`` (window pixels) as SDL queues a touch, with its synthetic mouse twin.
+
+    Works without an app (a touch made before the main loop runs waits in SDL's queue, as a real one does).
+    """
+    width, height = pygame.display.get_surface().get_size()
+    x, y = pos[0] / width, pos[1] / height
+    pygame.event.post(
+        pygame.event.Event(kind, touch_id=1, finger_id=finger, x=x, y=y, dx=0.0, dy=0.0, pressure=1.0)
+    )
+    # SDL adds a synthetic mouse event for every finger event; the app must ignore it.
+    mouse = {pygame.FINGERDOWN: pygame.MOUSEBUTTONDOWN, pygame.FINGERUP: pygame.MOUSEBUTTONUP}.get(kind)
+    if mouse is not None:
+        pygame.event.post(pygame.event.Event(mouse, pos=pos, button=1, touch=True))
+    else:
+        pygame.event.post(
+            pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(1, 0, 0), touch=True)
+        )

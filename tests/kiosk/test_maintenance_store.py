@@ -113,7 +113,7 @@ def test_a_database_of_the_first_schema_gains_the_count_of_wrong_pins_in_a_row(t
     from kiosk.maintenance.store import FILE_NAME, MIGRATIONS
 
     with MaintenanceStore.in_data_dir(tmp_path):
-        pass
+        pass  # created at today's schema; the test then rewrites it as the older software left it
     # Written by the software before the hard block: schema 1, a lockout row without the new column.
     db = sqlite3.connect(tmp_path / FILE_NAME)
     db.execute("DROP TABLE pin_lockout")

@@ -212,12 +212,7 @@ class Rig:
     # -- gestures -------------------------------------------------------------------------------
     def hold(self, pos: tuple[int, int], seconds: float) -> None:
         """Put a finger down at ``pos``, keep it there for ``seconds`` (fake time) and lift it."""
-        self.pilot.look()
-        self._finger(pygame.FINGERDOWN, pos)
-        self.pilot.settle()
-        self.pilot.advance(seconds)
-        self._finger(pygame.FINGERUP, pos)
-        self.pilot.settle()
+        self.pilot.hold(pos, seconds)
 
     def open_pin_pad(self) -> None:
         """The hidden entry: hold the top-left corner."""
@@ -252,21 +247,6 @@ class Rig:
             lambda: scene.job(name).state in ("done", "failed"), timeout=20.0, what=f"job {name}"
         )
         return scene.job(name)
-
-    def _finger(self, kind: int, pos: tuple[int, int]) -> None:
-        width, height = pygame.display.get_surface().get_size()
-        pygame.event.post(
-            pygame.event.Event(
-                kind,
-                touch_id=1,
-                finger_id=999,
-                x=pos[0] / width,
-                y=pos[1] / height,
-                dx=0.0,
-                dy=0.0,
-                pressure=1.0,
-            )
-        )
 
     def close(self) -> None:
         """Stop everything that runs and close every file."""

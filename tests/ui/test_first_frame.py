@@ -23,6 +23,7 @@ from kiosk.watchdog import SystemdNotifier, Watchdog
 from ui.app import App
 from ui.first_frame import FirstFrame, WelcomeBeforeStart, show_first_frame
 from ui.kiosk_app import make_view, run_kiosk
+from ui.pilot import post_finger
 from ui.widgets import Widget
 
 
@@ -55,21 +56,8 @@ def _find(root: Widget, widget_id: str) -> Widget:
 
 def _post_tap(pos: tuple[int, int]) -> None:
     """A finger down and up at ``pos``, as SDL queues a touch (with its synthetic mouse twins)."""
-    width, height = pygame.display.get_surface().get_size()
-    for kind, mouse in ((pygame.FINGERDOWN, pygame.MOUSEBUTTONDOWN), (pygame.FINGERUP, pygame.MOUSEBUTTONUP)):
-        pygame.event.post(
-            pygame.event.Event(
-                kind,
-                touch_id=1,
-                finger_id=7,
-                x=pos[0] / width,
-                y=pos[1] / height,
-                dx=0.0,
-                dy=0.0,
-                pressure=1.0,
-            )
-        )
-        pygame.event.post(pygame.event.Event(mouse, pos=pos, button=1, touch=True))
+    for kind in (pygame.FINGERDOWN, pygame.FINGERUP):
+        post_finger(kind, pos, finger=7)
 
 
 def _inert_watchdog() -> Watchdog:

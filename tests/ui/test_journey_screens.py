@@ -442,13 +442,12 @@ def test_a_finger_that_went_down_before_a_screen_change_does_not_act_on_the_new_
     fill_page(screen)  # every page answered: "Lanjut" on page 2 would leave the step
     pilot.tap("nav.back")
     pos = pilot.find("nav.next").rect.center
-    pilot.look()
-    pilot._post_finger(pygame.FINGERDOWN, pos, 901)
+    finger = pilot.finger_down(pos)
     pilot.settle()
     form.go_next()  # the page turns under the finger (any cause: a timer, an event)
     pilot.settle()
     assert form.page == 1
-    pilot._post_finger(pygame.FINGERUP, pos, 901)
+    pilot.finger_up(pos, finger)
     pilot.settle()
     assert screen.journey.step is Step.DETAILS  # page 2's "Lanjut" was not pressed
 

@@ -34,16 +34,16 @@ class BlankScene:
         return False
 
     def touched(self) -> None:
-        pass
+        """No idle timer to restart: the test reads what the state saw, not the scene."""
 
     def update(self, now: float) -> None:
-        pass
+        """Nothing moves on this scene."""
 
     def next_deadline(self, now: float) -> float | None:
         return None
 
     def key(self, event: pygame.event.Event) -> None:
-        pass
+        """No keyboard on this scene."""
 
     def shown(self) -> object:
         return self

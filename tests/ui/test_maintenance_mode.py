@@ -85,7 +85,7 @@ def test_open_maintenance_wires_a_kiosk_built_by_the_composition_root(tmp_path: 
         assert [name for name, _ in maintenance.devices] == ["camera", "signature_pad", "power", "printer"]
         assert len(logging.getLogger().handlers) == root_handlers + 1  # the log lines are kept from now on
 
-        _hold(pilot, (5, 5), HOLD_S + 0.5)
+        pilot.hold((5, 5), HOLD_S + 0.5)
         for digit in PIN:
             pilot.tap(f"pin.pad.key.{digit}")
         pilot.tap("pin.enter")
@@ -106,28 +106,6 @@ def test_open_maintenance_wires_a_kiosk_built_by_the_composition_root(tmp_path: 
         maintenance.close()
         kiosk.close()
     assert len(logging.getLogger().handlers) == root_handlers
-
-
-def _hold(pilot: Pilot, pos: tuple[int, int], seconds: float) -> None:
-    import pygame
-
-    width, height = pygame.display.get_surface().get_size()
-    for kind in (pygame.FINGERDOWN, pygame.FINGERUP):
-        pygame.event.post(
-            pygame.event.Event(
-                kind,
-                touch_id=1,
-                finger_id=7,
-                x=pos[0] / width,
-                y=pos[1] / height,
-                dx=0.0,
-                dy=0.0,
-                pressure=1.0,
-            )
-        )
-        pilot.settle()
-        if kind == pygame.FINGERDOWN:
-            pilot.advance(seconds)
 
 
 # -- metrics -----------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class Camera(Device):
         self._set_health(health.status, health.detail)
 
     def _close(self) -> None:
-        pass
+        """Nothing opened: the device only reports the health it was given."""
 
 
 def snapshot(tmp_path, camera: Health, pending: int = 0, wrong_pins: int = 3) -> dict:
