@@ -16,6 +16,12 @@ from hal.events import EventQueue  # noqa: E402
 
 
 @pytest.fixture
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The technician PIN's scrypt at a test's cost (its real cost is tested in test_maintenance_pin)."""
+    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
+
+
+@pytest.fixture
 def events() -> EventQueue:
     """A fresh event queue, as the main loop would own."""
     return EventQueue()

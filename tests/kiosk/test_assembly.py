@@ -39,9 +39,8 @@ def _config(data: Path, printer: str = "none"):
     )
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 @pytest.fixture

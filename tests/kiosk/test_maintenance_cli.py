@@ -35,9 +35,8 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def typed(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:

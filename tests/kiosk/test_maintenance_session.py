@@ -106,10 +106,8 @@ class Kiosk:
         self.store.close()
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real cost is tested in test_maintenance_pin; here dozens of wrong PINs must stay fast."""
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 @pytest.fixture

@@ -147,3 +147,13 @@ def on_screen(display, text) -> Callable[..., OnScreen]:
     yield make
     for app in made:
         app.close()
+
+
+@pytest.fixture
+def rig(tmp_path, cheap_scrypt):
+    """One kiosk in maintenance-test shape (tests/ui/maintenance_rig.py), closed after the test."""
+    from maintenance_rig import Rig  # as the maintenance tests import it: one copy of the module
+
+    rig = Rig(tmp_path)
+    yield rig
+    rig.close()

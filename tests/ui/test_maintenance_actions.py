@@ -16,17 +16,8 @@ from maintenance_rig import Rig
 from kiosk.outbox import DEAD, PENDING, SENT
 from ui.maintenance.widgets import ProgressBar, StatusLine
 
-
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def rig(tmp_path: Path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.close()
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def test_the_dashboard_shows_a_simulated_camera_fault_with_its_reason(rig: Rig) -> None:

@@ -18,18 +18,8 @@ from kiosk.maintenance import TechnicianPin
 from ui.maintenance.scene import PIN_IDLE_S
 from ui.maintenance.switch import HOLD_S
 
-
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real scrypt cost is kiosk/maintenance's test; here a dozen PIN checks must stay fast."""
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def rig(tmp_path: Path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.close()
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def test_a_short_touch_on_the_corner_is_an_ordinary_tap_and_a_long_press_opens_the_pin_pad(rig: Rig) -> None:

@@ -35,9 +35,8 @@ from ui.pilot import FakeClock, Pilot
 PIN = "739105"
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def test_open_maintenance_wires_a_kiosk_built_by_the_composition_root(tmp_path: Path) -> None:

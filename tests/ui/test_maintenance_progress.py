@@ -8,7 +8,6 @@ real worker threads, the rig's fake clock) and the first frame drawn after the t
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from maintenance_rig import Rig
@@ -16,17 +15,8 @@ from maintenance_rig import Rig
 from hal.device import Device
 from kiosk.devices import switched_off
 
-
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def rig(tmp_path: Path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.close()
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 class HeldSelfTest:

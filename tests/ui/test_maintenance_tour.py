@@ -42,9 +42,8 @@ MESSAGES_OF_ANY_LENGTH = (
 SIZES = ((1280, 800), (800, 480))
 
 
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kiosk.maintenance.pin.SCRYPT_N", 2**8)
+#: The real scrypt cost is tests/kiosk/test_maintenance_pin.py's; here many PIN checks must stay fast.
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def assert_tidy(root: Widget, size: tuple[int, int], where: str) -> None:
