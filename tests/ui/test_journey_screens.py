@@ -38,6 +38,16 @@ class Pad(SignaturePad):
     max_y = 4095
 
 
+def save_to_receipt(screen) -> None:
+    """From the welcome screen: an e-KTP citizen signs, agrees, saves, and the receipt shows."""
+    pilot = screen.pilot
+    start_to(screen, Step.SIGNATURE)
+    Autopilot(pilot, screen.view).sign()
+    pilot.tap("review.consent")
+    pilot.tap("nav.next")
+    pilot.wait_until(lambda: screen.journey.step is Step.RECEIPT, 10, "saving")
+
+
 def start_to(screen, step: Step, service="ektp", language="id"):
     pilot = screen.pilot
     pilot.tap("welcome.start")
@@ -455,11 +465,7 @@ def test_a_finger_that_went_down_before_a_screen_change_does_not_act_on_the_new_
 def test_the_idle_warning_on_the_receipt_says_the_data_is_saved_not_erased(on_screen):
     screen = on_screen(idle_warning_s=60.0)
     pilot = screen.pilot
-    start_to(screen, Step.SIGNATURE)
-    Autopilot(pilot, screen.view).sign()
-    pilot.tap("review.consent")
-    pilot.tap("nav.next")
-    pilot.wait_until(lambda: screen.journey.step is Step.RECEIPT, 10, "saving")
+    save_to_receipt(screen)
     pilot.advance(61)
     assert screen.journey.idle_warning
     text = pilot.screen_text()

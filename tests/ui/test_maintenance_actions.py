@@ -158,13 +158,18 @@ def test_every_action_lands_in_the_audit_log(rig: Rig) -> None:
     assert "camera: live test opened" in details
 
 
+def confirm_power_command(rig: Rig, key: str) -> None:
+    """Open the Power page, ask for the command ``key``, confirm it and wait for the answer."""
+    rig.pilot.tap("m.tab.power")
+    rig.pilot.tap(f"power.{key}")
+    rig.pilot.tap("power.confirm.ok")
+    rig.wait_job(f"power.{key}")
+
+
 def test_a_failed_command_is_shown_and_audited(rig: Rig) -> None:
     rig.enter()
     rig.runner.fail_with = "Failed to reboot: Access denied"
-    rig.pilot.tap("m.tab.power")
-    rig.pilot.tap("power.reboot")
-    rig.pilot.tap("power.confirm.ok")
-    rig.wait_job("power.reboot")
+    confirm_power_command(rig, "reboot")
     assert rig.pilot.find("power.reboot.about").text == (
         "systemctl refused (exit status 1). The system says: “Failed to reboot: Access denied”"
     )
@@ -176,10 +181,7 @@ def test_a_failed_command_is_worded_in_indonesian_quoting_only_the_system(rig: R
     rig.mode.language = "id"
     rig.enter()
     rig.runner.fail_with = "System has not been booted with systemd as init system (PID 1). Can't operate."
-    rig.pilot.tap("m.tab.power")
-    rig.pilot.tap("power.restart")
-    rig.pilot.tap("power.confirm.ok")
-    rig.wait_job("power.restart")
+    confirm_power_command(rig, "restart")
     assert rig.pilot.find("power.restart.about").text == (
         "systemctl menolak (status keluar 1). Pesan sistem (bahasa Inggris): “System has not been booted "
         "with systemd as init system (PID 1). Can't operate.”"
@@ -190,10 +192,7 @@ def test_a_command_that_cannot_be_run_says_so_in_the_page_s_language(rig: Rig) -
     rig.mode.language = "id"
     rig.enter()
     rig.runner.cannot_run = FileNotFoundError(2, "No such file or directory", "systemctl")
-    rig.pilot.tap("m.tab.power")
-    rig.pilot.tap("power.shutdown")
-    rig.pilot.tap("power.confirm.ok")
-    rig.wait_job("power.shutdown")
+    confirm_power_command(rig, "shutdown")
     about = rig.pilot.find("power.shutdown.about").text
     assert about.startswith("Sistem tidak dapat menjalankan systemctl. Pesan sistem (bahasa Inggris): “")
     assert "No such file or directory" in about

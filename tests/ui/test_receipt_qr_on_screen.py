@@ -14,13 +14,11 @@ import pygame
 import pytest
 
 from kiosk.events import RecordSaved
-from kiosk.journey import Step
 from kiosk.receipt_qr import encode_receipt_qr
 from kiosk.reference import reference_for
 from kiosk.sealing import KioskIdentity
 from tests.kiosk.test_receipt_qr import sealed
-from tests.ui.test_journey_screens import start_to
-from ui.autopilot import Autopilot
+from tests.ui.test_journey_screens import save_to_receipt
 
 
 class SignedRegistration:
@@ -52,11 +50,7 @@ def test_the_receipt_qr_is_large_enough_to_scan_off_the_screen(on_screen, tmp_pa
     screen = on_screen(size=size, registration=registration)
     registration.events = screen.events
     pilot = screen.pilot
-    start_to(screen, Step.SIGNATURE)
-    Autopilot(pilot, screen.view).sign()
-    pilot.tap("review.consent")
-    pilot.tap("nav.next")
-    pilot.wait_until(lambda: screen.journey.step is Step.RECEIPT, 10, "saving")
+    save_to_receipt(screen)
 
     qr = pilot.find("receipt.qr")
     assert qr.data == payload
